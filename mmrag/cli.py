@@ -1,0 +1,145 @@
+"""The `mmrag` command line. Every command takes --library DIR; --json prints one JSON object."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Callable
+
+from . import Ingestor, Library, __version__
+from .config import default_library
+from .records import Hit
+
+log = logging.getLogger("mmrag")
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    COMMANDS[fn.__name__.removeprefix("cmd_")] = fn
+    return fn
+
+
+def _emit(args: argparse.Namespace, obj: dict, text: str) -> None:
+    print(json.dumps(obj, ensure_ascii=False) if args.json else text)
+
+
+@command
+def cmd_ingest(args: argparse.Namespace) -> int:
+    with Library(args.library, text_encoder=args.text_encoder) as lib:
+        report = Ingestor(lib, progress=None if not args.json else False).run(args.paths, prune=args.prune)
+    d = report.to_dict()
+    others = ", ".join(f"{v} {k}" for k, v in d["counts"].items() if v and k != "ok")
+    lines = [f"ingested {d['counts']['ok']} files ({d['records']} records)" + (f"; {others}" if others else "")]
+    lines += [f"  {p['status']}: {p['path']}: {p['message']}" for p in d["problems"]]
+    _emit(args, d, "\n".join(lines))
+    return 1 if report.nothing_ingested else 0
+
+
+def format_hit(rank: int, hit: Hit, width: int = 100) -> str:
+    r = hit.record
+    loc = ", ".join(f"{k}={v}" for k, v in r.locator.items())
+    found = " ".join(f"{k}#{v}" for k, v in hit.retrievers.items())
+    snippet = " ".join(r.text.split())
+    snippet = snippet[:width] + ("…" if len(snippet) > width else "")
+    return f"{rank:>2}. {hit.score:.4f} {r.modality:<5} {_short(r.source)} [{loc}] ({found})\n    {snippet}"
+
+
+def _short(source: str) -> str:
+    """A source path relative to the working directory when it lies below it."""
+    import os
+    rel = os.path.relpath(source) if os.path.isabs(source) else source
+    return source if rel.startswith("..") else rel
+
+
+@command
+def cmd_search(args: argparse.Namespace) -> int:
+    with Library(args.library) as lib:
+        hits = lib.search(args.query, k=args.k, modality=args.modality, source=args.source,
+                          diversity=args.diverse, expand=args.expand)
+    text = "\n".join(format_hit(i, h) for i, h in enumerate(hits, 1)) or "no results"
+    _emit(args, {"query": args.query, "hits": [h.to_dict() for h in hits]}, text)
+    return 0
+
+
+@command
+def cmd_remove(args: argparse.Namespace) -> int:
+    from pathlib import Path
+    removed, unknown = {}, []
+    with Library(args.library) as lib, lib.writing():
+        for p in args.paths:
+            key = str(Path(p).resolve())
+            if lib.store.get_source(key) is None:
+                unknown.append(p)
+                continue
+            removed[key] = lib.remove_records_of(key, drop_source=True)
+    text = "\n".join([f"removed {k} ({n} records)" for k, n in removed.items()] +
+                     [f"not in library: {p}" for p in unknown])
+    _emit(args, {"removed": removed, "unknown": unknown}, text)
+    return 1 if unknown and not removed else 0
+
+
+@command
+def cmd_status(args: argparse.Namespace) -> int:
+    with Library(args.library) as lib:
+        st = lib.status()
+    lines = [f"library: {st['library']}",
+             "records: " + (", ".join(f"{k}={v}" for k, v in st["records"].items()) or "none"),
+             "sources: " + (", ".join(f"{k}={v}" for k, v in st["sources"].items()) or "none")]
+    lines += [f"space {n}: {s['vectors']} vectors ({s['encoder']}, modalities {s['modalities']})"
+              for n, s in st["spaces"].items()]
+    lines += [f"  {f['status']}: {f['path']}: {f['error']}" for f in st["failed"]]
+    _emit(args, st, "\n".join(lines))
+    return 0
+
+
+@command
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evals import run_eval
+    result = run_eval(args.name, limit=args.limit, split=args.split, library=args.library)
+    _emit(args, result, "\n".join(f"{k}: {v}" for k, v in result.items()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mmrag", description=__doc__)
+    p.add_argument("--version", action="version", version=f"mmrag {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--library", default=None, help=f"library folder (default {default_library()})")
+    common.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("ingest", parents=[common], help="add files and folders")
+    s.add_argument("paths", nargs="+")
+    s.add_argument("--prune", action="store_true", help="remove sources whose files disappeared")
+    s.add_argument("--text-encoder", default=None, help="text encoder for a new library (default minilm)")
+    s = sub.add_parser("search", parents=[common], help="hybrid search")
+    s.add_argument("query")
+    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--modality", action="append", choices=["text", "image", "video", "table"])
+    s.add_argument("--source", default=None, help="glob over source paths, e.g. '*/reports/*'")
+    s.add_argument("--diverse", action="store_true", help="maximal marginal relevance re-ranking")
+    s.add_argument("--expand", action="store_true", help="pseudo-relevance feedback query expansion")
+    s = sub.add_parser("remove", parents=[common], help="remove sources (files may already be gone)")
+    s.add_argument("paths", nargs="+")
+    sub.add_parser("status", parents=[common], help="counts and failed files")
+    s = sub.add_parser("eval", parents=[common], help="run an evaluation")
+    s.add_argument("name")
+    s.add_argument("--limit", type=int, default=None)
+    s.add_argument("--split", default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, KeyError, RuntimeError, OSError) as exc:
+        print(f"mmrag {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

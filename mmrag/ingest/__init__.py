@@ -1,0 +1,7 @@
+"""Ingestion: readers by file type, chunking, and the batched pipeline."""
+from .chunking import ChunkSpec, chunk_spans
+from .pipeline import FileResult, Ingestor, IngestReport, discover
+from .readers import IngestError, register_reader
+
+__all__ = ["ChunkSpec", "FileResult", "IngestError", "IngestReport", "Ingestor", "chunk_spans", "discover",
+           "register_reader"]

@@ -1,0 +1,200 @@
+"""A library folder: the SQLite store, one vector index per embedding space, and the config.
+
+Layout: library.json, store.sqlite (+ WAL), indexes/<space>/ (FAISS + manifest), .lock.
+The store is the source of truth (vectors included); indexes are rebuilt from it when stale.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from encoders import Encoder, create_encoder
+from indexes import VectorIndex, create_index, load_index
+
+from .config import LibraryConfig, SpaceConfig, default_library
+from .records import Hit, Record
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+class LibraryBusyError(RuntimeError):
+    """Another process is writing to the same library."""
+
+
+class Library:
+    """Opens (creating if needed) a library folder."""
+
+    def __init__(self, root: str | Path | None = None, text_encoder: str | None = None) -> None:
+        self.root = Path(root) if root else default_library()
+        self.root.mkdir(parents=True, exist_ok=True)
+        cfg_path = self.root / "library.json"
+        if cfg_path.exists():
+            self.config = LibraryConfig.load(cfg_path)
+            current = self.config.spaces["text"].encoder
+            if text_encoder and text_encoder != current:
+                raise ValueError(f"library {self.root} embeds text with {current!r}, not {text_encoder!r};"
+                                 " use another --library or drop --text-encoder")
+        else:
+            self.config = LibraryConfig.default(text_encoder or "minilm")
+            self.config.save(cfg_path)
+        self.store = Store(self.root / "store.sqlite")
+        self._indexes: dict[str, VectorIndex] = {}
+        self._dirty: set[str] = set()
+        self._last_flush = time.monotonic()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.flush()
+        self.store.close()
+
+    @contextmanager
+    def writing(self) -> Iterator["Library"]:
+        """Hold the library's write lock (one writer process at a time)."""
+        fd = open(self.root / ".lock", "w")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            fd.close()
+            raise LibraryBusyError(f"library {self.root} is being written by another process") from exc
+        try:
+            yield self
+        finally:
+            self.flush()
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            fd.close()
+
+    # -- spaces ------------------------------------------------------------------------------
+    @property
+    def spaces(self) -> dict[str, SpaceConfig]:
+        return self.config.spaces
+
+    def encoder(self, space: str) -> Encoder:
+        cfg = self.spaces[space]
+        return create_encoder(cfg.encoder, **cfg.encoder_params)
+
+    def index(self, space: str) -> VectorIndex:
+        """The space's vector index, loaded lazily and repaired if it lags the store."""
+        if space not in self._indexes:
+            self._indexes[space] = self._load_index(space)
+        return self._indexes[space]
+
+    def _index_dir(self, space: str) -> Path:
+        return self.root / "indexes" / space
+
+    def _load_index(self, space: str) -> VectorIndex:
+        d = self._index_dir(space)
+        index = None
+        if (d / "manifest.json").exists():
+            try:
+                index = load_index(d)
+            except (OSError, ValueError, RuntimeError) as exc:
+                log.warning("index %s is unreadable (%s); rebuilding it from the store", d, exc)
+        if index is None:
+            dim = self.encoder(space).dim
+            index = create_index(self.spaces[space].index, dim)
+        if int(index.meta.get("generation", -1)) != self.store.generation:
+            self._reconcile(space, index)
+        return index
+
+    def _reconcile(self, space: str, index: VectorIndex) -> None:
+        """Make `index` hold exactly the store's vectors for `space`."""
+        want, have = self.store.vector_ids(space), index.ids()
+        extra, missing = np.setdiff1d(have, want), np.setdiff1d(want, have)
+        if len(extra):
+            index.remove(extra)
+        for start in range(0, len(missing), 4096):
+            ids = missing[start:start + 4096]
+            vecs = self.store.get_vectors(space, ids.tolist(), index.dim)
+            index.add(np.stack([vecs[int(i)] for i in ids]), ids)
+        if len(extra) or len(missing):
+            log.warning("index for space %r lagged the store: added %d, removed %d", space,
+                        len(missing), len(extra))
+        self._dirty.add(space)
+
+    def flush(self) -> None:
+        """Save indexes changed since the last flush (atomic writes)."""
+        for space in sorted(self._dirty):
+            self._indexes[space].save(self._index_dir(space), meta={"generation": self.store.generation})
+        self._dirty.clear()
+        self._last_flush = time.monotonic()
+
+    def flush_if_due(self, every_s: float = 30.0) -> None:
+        """Flush when the last one is older than `every_s` (bounds recovery work after a crash)."""
+        if time.monotonic() - self._last_flush > every_s:
+            self.flush()
+
+    @contextmanager
+    def transaction(self) -> Iterator["Library"]:
+        """A store transaction; on failure the in-memory indexes are dropped so they cannot drift."""
+        try:
+            with self.store.transaction():
+                yield self
+        except BaseException:
+            self.discard_indexes()
+            raise
+
+    def discard_indexes(self) -> None:
+        """Forget in-memory indexes (after a failed transaction); they reload from disk + store."""
+        self._indexes.clear()
+        self._dirty.clear()
+
+    # -- writing -----------------------------------------------------------------------------
+    def encode_records(self, records: Sequence[Record]) -> dict[str, tuple[list[int], np.ndarray]]:
+        """Embed records into every space that takes their modality."""
+        out: dict[str, tuple[list[int], np.ndarray]] = {}
+        for space, cfg in self.spaces.items():
+            rows = [i for i, r in enumerate(records) if r.modality in cfg.modalities and r.text]
+            if rows:
+                out[space] = (rows, self.encoder(space).encode([records[i].text for i in rows]))
+        return out
+
+    def add_records(self, records: Sequence[Record],
+                    vectors: dict[str, tuple[list[int], np.ndarray]] | None = None) -> list[int]:
+        """Store records (with uids) and index their vectors; returns the new int64 ids."""
+        vectors = self.encode_records(records) if vectors is None else vectors
+        indexes = {space: self.index(space) for space in vectors}  # load (and repair) before writing
+        ids = self.store.add_records(records, vectors)
+        for space, (rows, arr) in vectors.items():
+            indexes[space].add(arr, np.array([ids[i] for i in rows], dtype=np.int64))
+            self._dirty.add(space)
+        return ids
+
+    def remove_records_of(self, source: str, drop_source: bool = False) -> int:
+        """Remove a source's records from the store and every index."""
+        indexes = {space: self.index(space) for space in self.spaces}
+        with self.transaction():
+            ids = self.store.delete_source(source) if drop_source else self.store.delete_records_of(source)
+            if ids:
+                arr = np.array(ids, dtype=np.int64)
+                for space, index in indexes.items():
+                    index.remove(arr)
+                    self._dirty.add(space)
+        return len(ids)
+
+    # -- reading -----------------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, **options: object) -> list[Hit]:
+        """Hybrid search; see `mmrag.retrieval.search` for options."""
+        from .retrieval import search
+        return search(self, query, k=k, **options)
+
+    def status(self) -> dict:
+        counts = self.store.counts()
+        failed = [{"path": s["path"], "status": s["status"], "error": s["error"]}
+                  for s in self.store.sources() if s["status"] not in ("ok", "duplicate")]
+        spaces = {name: {"encoder": cfg.encoder, "vectors": counts["vectors"].get(name, 0),
+                         "modalities": cfg.modalities} for name, cfg in self.spaces.items()}
+        return {"library": str(self.root), "records": counts["records"], "sources": counts["sources"],
+                "spaces": spaces, "failed": failed}

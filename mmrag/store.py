@@ -1,0 +1,235 @@
+"""SQLite metadata store: sources, records, vectors and the FTS5 lexical index, in one file.
+
+Every write happens in a transaction, so a crash leaves the store as of the last commit.
+A `generation` counter bumps on each commit that changes records; vector indexes saved to
+disk remember the generation they reflect, so a stale index is detected and repaired on open.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .records import Record
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS sources(
+  path TEXT PRIMARY KEY, sha256 TEXT, size INTEGER, mtime REAL, status TEXT NOT NULL,
+  error TEXT, kind TEXT, n_records INTEGER DEFAULT 0, updated REAL);
+CREATE INDEX IF NOT EXISTS sources_sha ON sources(sha256);
+CREATE TABLE IF NOT EXISTS records(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, uid TEXT UNIQUE NOT NULL, modality TEXT NOT NULL,
+  source TEXT NOT NULL, locator TEXT NOT NULL, text TEXT NOT NULL, meta TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_source ON records(source);
+CREATE INDEX IF NOT EXISTS records_modality ON records(modality);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(text, tokenize='porter unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS vectors(space TEXT NOT NULL, id INTEGER NOT NULL, vec BLOB NOT NULL,
+  PRIMARY KEY(space, id)) WITHOUT ROWID;
+"""
+
+STOPWORDS = frozenset("""a an and are as at be by did do does for from had has have how i in is it its
+of on or that the this to was were what when where which who whom why will with you your""".split())
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str, extra_terms: Sequence[str] = ()) -> str:
+    """Turn free text into an FTS5 OR-query of quoted terms (stopwords dropped)."""
+    terms = [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
+    terms += [t for t in extra_terms if t not in terms]
+    if not terms:
+        terms = _TOKEN.findall(text.lower())
+    return " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
+
+
+def _where(modality: Sequence[str] | None, source_glob: str | None) -> tuple[str, list]:
+    clauses, args = [], []
+    if modality:
+        clauses.append(f"r.modality IN ({','.join('?' * len(modality))})")
+        args += list(modality)
+    if source_glob:
+        clauses.append("r.source GLOB ?")
+        args.append(source_glob)
+    return (" AND " + " AND ".join(clauses)) if clauses else "", args
+
+
+class Store:
+    """The library's metadata store (one SQLite file, WAL mode)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+        self._depth = 0
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error (re-entrant)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.db
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self.db
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        finally:
+            self._depth = 0
+
+    # -- meta -------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, value))
+
+    @property
+    def generation(self) -> int:
+        return int(self.get_meta("generation", "0") or 0)
+
+    def bump_generation(self) -> None:
+        self.set_meta("generation", str(self.generation + 1))
+
+    # -- sources ----------------------------------------------------------------------------
+    def get_source(self, path: str) -> dict | None:
+        cur = self.db.execute("SELECT * FROM sources WHERE path=?", (path,))
+        row = cur.fetchone()
+        return dict(zip([c[0] for c in cur.description], row)) if row else None
+
+    def find_by_sha(self, sha256: str, exclude: str) -> str | None:
+        row = self.db.execute("SELECT path FROM sources WHERE sha256=? AND status='ok' AND path<>?",
+                              (sha256, exclude)).fetchone()
+        return row[0] if row else None
+
+    def put_source(self, path: str, *, status: str, sha256: str | None = None, size: int | None = None,
+                   mtime: float | None = None, error: str | None = None, kind: str | None = None,
+                   n_records: int = 0) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO sources(path, sha256, size, mtime, status, error, kind, n_records, updated)"
+            " VALUES(?,?,?,?,?,?,?,?,?)",
+            (path, sha256, size, mtime, status, error, kind, n_records, time.time()))
+
+    def sources(self, status: str | None = None) -> list[dict]:
+        sql, args = "SELECT * FROM sources", ()
+        if status:
+            sql, args = sql + " WHERE status=?", (status,)
+        cur = self.db.execute(sql + " ORDER BY path", args)
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    def delete_source(self, path: str) -> list[int]:
+        """Delete a source with its records, FTS rows and vectors; return the record ids removed."""
+        with self.transaction():
+            ids = self.delete_records_of(path)
+            self.db.execute("DELETE FROM sources WHERE path=?", (path,))
+        return ids
+
+    # -- records ----------------------------------------------------------------------------
+    def delete_records_of(self, source: str) -> list[int]:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM records WHERE source=?", (source,))]
+        if ids:
+            with self.transaction():
+                for chunk in _chunks(ids, 500):
+                    marks = ",".join("?" * len(chunk))
+                    self.db.execute(f"DELETE FROM fts WHERE rowid IN ({marks})", chunk)
+                    self.db.execute(f"DELETE FROM vectors WHERE id IN ({marks})", chunk)
+                    self.db.execute(f"DELETE FROM records WHERE id IN ({marks})", chunk)
+                self.bump_generation()
+        return ids
+
+    def add_records(self, records: Sequence[Record], vectors: dict[str, tuple[Sequence[int], np.ndarray]]
+                    ) -> list[int]:
+        """Insert records (ids assigned here) and their vectors per space: {space: (row idx, array)}."""
+        with self.transaction():
+            for rec in records:
+                cur = self.db.execute(
+                    "INSERT INTO records(uid, modality, source, locator, text, meta) VALUES(?,?,?,?,?,?)",
+                    (rec.uid, rec.modality, rec.source, json.dumps(rec.locator), rec.text, json.dumps(rec.meta)))
+                rec.id = int(cur.lastrowid)
+                if rec.text:
+                    self.db.execute("INSERT INTO fts(rowid, text) VALUES(?, ?)", (rec.id, rec.text))
+            for space, (rows, arr) in vectors.items():
+                self.put_vectors(space, [records[i].id for i in rows], arr)
+            self.bump_generation()
+        return [int(r.id) for r in records]
+
+    def put_vectors(self, space: str, ids: Sequence[int], arr: np.ndarray) -> None:
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
+        self.db.executemany("INSERT OR REPLACE INTO vectors(space, id, vec) VALUES(?,?,?)",
+                            [(space, int(i), arr[j].tobytes()) for j, i in enumerate(ids)])
+
+    def get_records(self, ids: Iterable[int]) -> dict[int, Record]:
+        out: dict[int, Record] = {}
+        for chunk in _chunks([int(i) for i in ids], 500):
+            rows = self.db.execute(
+                f"SELECT id, uid, modality, source, locator, text, meta FROM records WHERE id IN"
+                f" ({','.join('?' * len(chunk))})", chunk)
+            for i, uid, mod, src, loc, text, meta in rows:
+                out[i] = Record(modality=mod, source=src, locator=json.loads(loc), text=text,
+                                meta=json.loads(meta), uid=uid, id=i)
+        return out
+
+    def get_vectors(self, space: str, ids: Sequence[int], dim: int) -> dict[int, np.ndarray]:
+        out: dict[int, np.ndarray] = {}
+        for chunk in _chunks([int(i) for i in ids], 500):
+            rows = self.db.execute(f"SELECT id, vec FROM vectors WHERE space=? AND id IN"
+                                   f" ({','.join('?' * len(chunk))})", [space, *chunk])
+            out.update({i: np.frombuffer(v, dtype=np.float32, count=dim) for i, v in rows})
+        return out
+
+    def vector_ids(self, space: str) -> np.ndarray:
+        rows = self.db.execute("SELECT id FROM vectors WHERE space=?", (space,)).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def filter_ids(self, modality: Sequence[str] | None = None, source_glob: str | None = None) -> np.ndarray:
+        where, args = _where(modality, source_glob)
+        rows = self.db.execute(f"SELECT r.id FROM records r WHERE 1=1{where}", args).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def bm25(self, query: str, k: int, modality: Sequence[str] | None = None,
+             source_glob: str | None = None) -> list[tuple[int, float]]:
+        """Top-k (id, score) by FTS5 BM25 (higher is better)."""
+        if not query:
+            return []
+        where, args = _where(modality, source_glob)
+        join = " JOIN records r ON r.id = fts.rowid" if where else ""
+        sql = f"SELECT fts.rowid, -bm25(fts) FROM fts{join} WHERE fts MATCH ?{where} ORDER BY bm25(fts) LIMIT ?"
+        return [(int(i), float(s)) for i, s in self.db.execute(sql, [query, *args, k])]
+
+    def fts_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM fts").fetchone()[0])
+
+    def doc_freq(self, term: str) -> int:
+        """Number of FTS rows matching one term."""
+        return int(self.db.execute("SELECT COUNT(*) FROM fts WHERE fts MATCH ?", (f'"{term}"',)).fetchone()[0])
+
+    def counts(self) -> dict:
+        mods = dict(self.db.execute("SELECT modality, COUNT(*) FROM records GROUP BY modality").fetchall())
+        spaces = dict(self.db.execute("SELECT space, COUNT(*) FROM vectors GROUP BY space").fetchall())
+        status = dict(self.db.execute("SELECT status, COUNT(*) FROM sources GROUP BY status").fetchall())
+        return {"records": mods, "vectors": spaces, "sources": status}
+
+
+def _chunks(seq: list, n: int) -> Iterator[list]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]

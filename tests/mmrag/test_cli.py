@@ -1,0 +1,52 @@
+"""The CLI contract: commands, --json shapes, exit codes."""
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def run(*args, lib):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "mmrag", *args, "--library", str(lib)], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_ingest_search_status_remove(tmp_path):
+    lib = tmp_path / "lib"
+    doc = tmp_path / "doc.md"
+    doc.write_text("# Kites\n\nA kite flies best in a steady wind of twenty kilometres per hour.")
+    (tmp_path / "empty.txt").write_text("")
+    r = run("ingest", str(doc), str(tmp_path / "empty.txt"), "--json", "--text-encoder", "hash", lib=lib)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["counts"]["ok"] == 1 and out["counts"]["failed"] == 1
+    assert "empty" in out["problems"][0]["message"]
+
+    r = run("search", "kite wind", "--k", "3", "--json", lib=lib)
+    hits = json.loads(r.stdout)["hits"]
+    assert {"id", "modality", "source", "score", "locator", "text"} <= hits[0].keys()
+    assert hits[0]["source"] == str(doc.resolve()) and hits[0]["modality"] == "text"
+
+    st = json.loads(run("status", "--json", lib=lib).stdout)
+    assert st["records"] == {"text": 1} and st["spaces"]["text"]["vectors"] == 1
+    assert st["failed"][0]["path"].endswith("empty.txt")
+
+    r = run("remove", str(doc), "--json", lib=lib)
+    assert json.loads(r.stdout)["removed"] == {str(doc.resolve()): 1}
+    assert json.loads(run("search", "kite", "--json", lib=lib).stdout)["hits"] == []
+
+
+def test_cli_exit_code_when_nothing_ingested(tmp_path):
+    r = run("ingest", str(tmp_path / "missing.txt"), "--text-encoder", "hash", lib=tmp_path / "lib")
+    assert r.returncode == 1
+    assert "does not exist" in r.stdout
+
+
+def test_cli_text_output_is_readable(tmp_path):
+    doc = tmp_path / "a.txt"
+    doc.write_text("Lighthouses guide ships along the coast.")
+    run("ingest", str(doc), "--text-encoder", "hash", lib=tmp_path / "lib")
+    r = run("search", "lighthouses", lib=tmp_path / "lib")
+    assert r.returncode == 0 and " 1. " in r.stdout and "a.txt" in r.stdout
