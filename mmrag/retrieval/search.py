@@ -38,8 +38,10 @@ def _dense(lib: "Library", space: str, qvec: np.ndarray, n: int, allowed: np.nda
 def search(lib: "Library", query: str, k: int = 10, modality: str | Sequence[str] | None = None,
            source: str | None = None, diversity: bool = False, mmr_lambda: float = 0.7,
            expand: bool = False, retrievers: Sequence[str] = RETRIEVERS, candidates: int | None = None,
-           weights: dict[str, float] | None = None, rrf_k: int = RRF_K) -> list[Hit]:
-    """Top-k hits for `query`. `source` is a glob over source paths; `diversity` turns on MMR."""
+           weights: dict[str, float] | None = None, rrf_k: int = RRF_K, group_by_source: bool = False
+           ) -> list[Hit]:
+    """Top-k hits for `query`. `source` is a glob over source paths; `diversity` turns on MMR;
+    `group_by_source` fuses per source (document-level ranking) and returns each source's best record."""
     unknown = set(retrievers) - set(RETRIEVERS)
     if unknown:
         raise ValueError(f"unknown retrievers {sorted(unknown)}; valid: {list(RETRIEVERS)}")
@@ -58,11 +60,24 @@ def search(lib: "Library", query: str, k: int = 10, modality: str | Sequence[str
         rankings.update(_feedback(lib, query, [d for d, _, _ in fused[:PRF_DOCS]], qvecs, n, mods, source,
                                   allowed, "bm25" in retrievers))
         fused = rrf(rankings, k=rrf_k, weights={"bm25:prf": PRF_WEIGHT, **(weights or {})})
+    if group_by_source:
+        fused = _group_by_source(lib, rankings, fused, rrf_k, weights)
     if diversity:
         fused = _diversify(lib, fused[:n], k, mmr_lambda)
     top = fused[:k]
     records = lib.store.get_records(d for d, _, _ in top)
     return [Hit(records[d], s, r) for d, s, r in top if d in records]
+
+
+def _group_by_source(lib: "Library", rankings: dict[str, list[int]], fused: list, rrf_k: int,
+                     weights: dict[str, float] | None) -> list:
+    """RRF over sources: each retriever's list collapsed to its sources in first-seen order."""
+    sources = {i: r.source for i, r in lib.store.get_records(d for d, _, _ in fused).items()}
+    best: dict[str, int] = {}
+    for d, _, _ in fused:
+        best.setdefault(sources[d], d)
+    grouped = {name: list(dict.fromkeys(sources[i] for i in ids)) for name, ids in rankings.items()}
+    return [(best[src], score, ranks) for src, score, ranks in rrf(grouped, k=rrf_k, weights=weights)]
 
 
 def _feedback(lib: "Library", query: str, fb_ids: list[int], qvecs: dict[str, np.ndarray], n: int,
