@@ -1,8 +1,13 @@
 """Modality encoders: inputs in, float32 L2-normalised arrays out. Never imports mmrag."""
 from .base import Encoder, ModelUnavailableError, l2_normalise
 from .hashing import HashEncoder
-from .registry import available_encoders, create_encoder, register_encoder
+from .registry import TEXT_MODELS, available_encoders, create_encoder, register_encoder
+from .status import encoder_status, register_status, text_model_status
 from .text_transformers import TextModelSpec, TransformersTextEncoder
 
 __all__ = ["Encoder", "HashEncoder", "ModelUnavailableError", "TextModelSpec", "TransformersTextEncoder",
-           "available_encoders", "create_encoder", "l2_normalise", "register_encoder"]
+           "available_encoders", "create_encoder", "encoder_status", "l2_normalise", "register_encoder",
+           "register_status"]
+
+for _name, _spec in TEXT_MODELS.items():
+    register_status(_name, (lambda spec: lambda **kw: text_model_status(spec, **kw))(_spec))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .base import Encoder
+from .clip import CLIP_PRESETS, create_clip_encoder
 from .hashing import HashEncoder
 from .text_transformers import TextModelSpec, TransformersTextEncoder
 
@@ -18,6 +19,11 @@ _FACTORIES: dict[str, Callable[..., Encoder]] = {
 }
 for _name, _spec in TEXT_MODELS.items():
     _FACTORIES[_name] = (lambda spec, n: (lambda **kw: TransformersTextEncoder(n, spec, **kw)))(_spec, _name)
+# Image+text encoders: one name per JSON preset in encoders/clip_presets/, plus "clip" for any
+# open_clip model/pretrained pair: create_encoder("clip", model="ViT-B-16", pretrained="laion2b_s34b_b88k").
+for _name in CLIP_PRESETS:
+    _FACTORIES[_name] = (lambda n: (lambda **kw: create_clip_encoder(n, **kw)))(_name)
+_FACTORIES["clip"] = lambda **kw: create_clip_encoder(None, **kw)
 
 _CACHE: dict[tuple, Encoder] = {}
 

@@ -54,11 +54,50 @@ def _short(source: str) -> str:
 
 @command
 def cmd_search(args: argparse.Namespace) -> int:
+    image = _load_query_image(args.image) if args.image else None
+    if not args.query and image is None:
+        raise ValueError("give a QUERY, an --image FILE, or both")
     with Library(args.library) as lib:
-        hits = lib.search(args.query, k=args.k, modality=args.modality, source=args.source,
-                          diversity=args.diverse, expand=args.expand)
+        hits = lib.search(args.query or "", k=args.k, modality=args.modality, source=args.source,
+                          diversity=args.diverse, expand=args.expand, image=image)
     text = "\n".join(format_hit(i, h) for i, h in enumerate(hits, 1)) or "no results"
     _emit(args, {"query": args.query, "hits": [h.to_dict() for h in hits]}, text)
+    return 0
+
+
+def _load_query_image(path: str):  # noqa: ANN202 - PIL type
+    from pathlib import Path
+
+    from .ingest.images import open_image
+    from .ingest.readers import IngestError
+    try:
+        return open_image(Path(path).read_bytes(), 100_000_000)
+    except (IngestError, OSError) as exc:
+        raise ValueError(f"--image {path}: {exc}") from exc
+
+
+@command
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from .ingest.reindex import reindex
+    with Library(args.library) as lib:
+        out = reindex(lib, args.space, progress=None if not args.json else False)
+    _emit(args, out, f"space {out['space']}: embedded {out['embedded']} records"
+          f" ({out['already']} already had vectors, {len(out['failed'])} failed)")
+    return 1 if out["failed"] and not out["embedded"] else 0
+
+
+@command
+def cmd_models(args: argparse.Namespace) -> int:
+    from encoders import encoder_status
+    with Library(args.library) as lib:
+        rows = {name: {"encoder": cfg.encoder, **encoder_status(cfg.encoder, **cfg.encoder_params)}
+                for name, cfg in lib.spaces.items()}
+    lines = []
+    for name, r in rows.items():
+        state = "available" if r["available"] else "UNAVAILABLE"
+        lines.append(f"{name}: {r['encoder']} — {state} ({r.get('source') or r.get('reason', '')})")
+        lines += [f"    looked in {p}" for p in r.get("looked_in", [])]
+    _emit(args, {"models": rows}, "\n".join(lines))
     return 0
 
 
@@ -86,8 +125,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     lines = [f"library: {st['library']}",
              "records: " + (", ".join(f"{k}={v}" for k, v in st["records"].items()) or "none"),
              "sources: " + (", ".join(f"{k}={v}" for k, v in st["sources"].items()) or "none")]
-    lines += [f"space {n}: {s['vectors']} vectors ({s['encoder']}, modalities {s['modalities']})"
-              for n, s in st["spaces"].items()]
+    for n, sp in st["spaces"].items():
+        state = "" if sp.get("available", True) else f" UNAVAILABLE: {sp.get('reason', '')}"
+        pending = f", {sp['pending']} pending (mmrag reindex --space {n})" if sp["pending"] else ""
+        lines.append(f"space {n}: {sp['vectors']} vectors ({sp['encoder']}, modalities {sp['modalities']}"
+                     f"{pending}){state}")
     lines += [f"  {f['status']}: {f['path']}: {f['error']}" for f in st["failed"]]
     _emit(args, st, "\n".join(lines))
     return 0
@@ -114,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--prune", action="store_true", help="remove sources whose files disappeared")
     s.add_argument("--text-encoder", default=None, help="text encoder for a new library (default minilm)")
     s = sub.add_parser("search", parents=[common], help="hybrid search")
-    s.add_argument("query")
+    s.add_argument("query", nargs="?", default="")
+    s.add_argument("--image", default=None, help="query image: alone (image-to-image) or with QUERY (composed)")
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--modality", action="append", choices=["text", "image", "video", "table"])
     s.add_argument("--source", default=None, help="glob over source paths, e.g. '*/reports/*'")
@@ -123,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("remove", parents=[common], help="remove sources (files may already be gone)")
     s.add_argument("paths", nargs="+")
     sub.add_parser("status", parents=[common], help="counts and failed files")
+    sub.add_parser("models", parents=[common], help="each model, where it looked, whether it is available")
+    s = sub.add_parser("reindex", parents=[common], help="embed records still missing from a space")
+    s.add_argument("--space", required=True)
     s = sub.add_parser("eval", parents=[common], help="run an evaluation")
     s.add_argument("name")
     s.add_argument("--limit", type=int, default=None)

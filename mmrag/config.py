@@ -21,6 +21,7 @@ class SpaceConfig:
 
     encoder: str
     modalities: list[str]
+    input: str = "text"  # what the encoder reads from a record: "text" or "image" (pixels)
     index: str = "faiss"
     encoder_params: dict = field(default_factory=dict)
 
@@ -32,10 +33,18 @@ class LibraryConfig:
     max_file_mb: float = 20.0
     chunk_chars: int = 1000
     chunk_overlap: int = 150
+    max_image_pixels: int = 100_000_000
+    thumbnail_px: int = 384
+    ocr: bool = True
 
     @classmethod
-    def default(cls, text_encoder: str = "minilm") -> "LibraryConfig":
-        return cls(spaces={"text": SpaceConfig(encoder=text_encoder, modalities=["text", "table"])})
+    def default(cls, text_encoder: str = "minilm", image_encoder: str = "clip-vit-b-32",
+                image_encoder_params: dict | None = None) -> "LibraryConfig":
+        return cls(spaces={
+            "text": SpaceConfig(encoder=text_encoder, modalities=["text", "table"]),
+            "clip": SpaceConfig(encoder=image_encoder, modalities=["image"], input="image",
+                                encoder_params=image_encoder_params or {}),
+        })
 
     @classmethod
     def load(cls, path: Path) -> "LibraryConfig":

@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from encoders import Encoder, create_encoder
+from encoders import Encoder, ModelUnavailableError, create_encoder, encoder_status
 from indexes import VectorIndex, create_index, load_index
 
 from .config import LibraryConfig, SpaceConfig, default_library
@@ -31,7 +31,8 @@ class LibraryBusyError(RuntimeError):
 class Library:
     """Opens (creating if needed) a library folder."""
 
-    def __init__(self, root: str | Path | None = None, text_encoder: str | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, text_encoder: str | None = None,
+                 image_encoder: str | None = None, image_encoder_params: dict | None = None) -> None:
         self.root = Path(root) if root else default_library()
         self.root.mkdir(parents=True, exist_ok=True)
         cfg_path = self.root / "library.json"
@@ -42,12 +43,14 @@ class Library:
                 raise ValueError(f"library {self.root} embeds text with {current!r}, not {text_encoder!r};"
                                  " use another --library or drop --text-encoder")
         else:
-            self.config = LibraryConfig.default(text_encoder or "minilm")
+            self.config = LibraryConfig.default(text_encoder or "minilm", image_encoder or "clip-vit-b-32",
+                                                image_encoder_params)
             self.config.save(cfg_path)
         self.store = Store(self.root / "store.sqlite")
         self._indexes: dict[str, VectorIndex] = {}
         self._dirty: set[str] = set()
         self._last_flush = time.monotonic()
+        self._unavailable: dict[str, str] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> "Library":
@@ -82,8 +85,28 @@ class Library:
         return self.config.spaces
 
     def encoder(self, space: str) -> Encoder:
+        """The space's encoder; raises ModelUnavailableError (remembered) when its weights are missing."""
+        if space in self._unavailable:
+            raise ModelUnavailableError(self._unavailable[space])
         cfg = self.spaces[space]
-        return create_encoder(cfg.encoder, **cfg.encoder_params)
+        try:
+            return create_encoder(cfg.encoder, **cfg.encoder_params)
+        except ModelUnavailableError as exc:
+            self._unavailable[space] = str(exc)
+            log.warning("space %r is unavailable: %s", space, exc)
+            raise
+
+    def available(self, space: str) -> bool:
+        """True when the space's encoder loads (the model is loaded on first call)."""
+        try:
+            self.encoder(space)
+            return True
+        except ModelUnavailableError:
+            return False
+
+    def usable_spaces(self) -> list[str]:
+        """Spaces whose encoder has not failed to load (without loading anything new)."""
+        return [s for s in self.spaces if s not in self._unavailable]
 
     def index(self, space: str) -> VectorIndex:
         """The space's vector index, loaded lazily and repaired if it lags the store."""
@@ -103,11 +126,15 @@ class Library:
             except (OSError, ValueError, RuntimeError) as exc:
                 log.warning("index %s is unreadable (%s); rebuilding it from the store", d, exc)
         if index is None:
-            dim = self.encoder(space).dim
-            index = create_index(self.spaces[space].index, dim)
+            index = create_index(self.spaces[space].index, self._space_dim(space))
         if int(index.meta.get("generation", -1)) != self.store.generation:
             self._reconcile(space, index)
         return index
+
+    def _space_dim(self, space: str) -> int:
+        """Vector size: from a stored vector when there is one (no model load), else the encoder's."""
+        row = self.store.db.execute("SELECT length(vec) FROM vectors WHERE space=? LIMIT 1", (space,)).fetchone()
+        return row[0] // 4 if row else self.encoder(space).dim
 
     def _reconcile(self, space: str, index: VectorIndex) -> None:
         """Make `index` hold exactly the store's vectors for `space`."""
@@ -146,6 +173,10 @@ class Library:
             self.discard_indexes()
             raise
 
+    def mark_dirty(self, space: str) -> None:
+        """Note that the space's index changed and must be saved on the next flush."""
+        self._dirty.add(space)
+
     def discard_indexes(self) -> None:
         """Forget in-memory indexes (after a failed transaction); they reload from disk + store."""
         self._indexes.clear()
@@ -156,9 +187,12 @@ class Library:
         """Embed records into every space that takes their modality."""
         out: dict[str, tuple[list[int], np.ndarray]] = {}
         for space, cfg in self.spaces.items():
-            rows = [i for i, r in enumerate(records) if r.modality in cfg.modalities and r.text]
-            if rows:
-                out[space] = (rows, self.encoder(space).encode([records[i].text for i in rows]))
+            rows = [i for i, r in enumerate(records) if r.modality in cfg.modalities
+                    and (r.payload is not None if cfg.input == "image" else bool(r.text))]
+            if not rows or not self.available(space):
+                continue
+            inputs = [records[i].payload if cfg.input == "image" else records[i].text for i in rows]
+            out[space] = (rows, self.encoder(space).encode(inputs))
         return out
 
     def add_records(self, records: Sequence[Record],
@@ -174,7 +208,7 @@ class Library:
 
     def remove_records_of(self, source: str, drop_source: bool = False) -> int:
         """Remove a source's records from the store and every index."""
-        indexes = {space: self.index(space) for space in self.spaces}
+        indexes = {space: self.index(space) for space in self._indexed_spaces()}
         with self.transaction():
             ids = self.store.delete_source(source) if drop_source else self.store.delete_records_of(source)
             if ids:
@@ -184,8 +218,13 @@ class Library:
                     self._dirty.add(space)
         return len(ids)
 
+    def _indexed_spaces(self) -> list[str]:
+        """Spaces that have (or can build) an index: an index on disk, or an available encoder."""
+        return [s for s in self.spaces if s in self._indexes or (self._index_dir(s) / "manifest.json").exists()
+                or self.available(s)]
+
     # -- reading -----------------------------------------------------------------------------
-    def search(self, query: str, k: int = 10, **options: object) -> list[Hit]:
+    def search(self, query: str = "", k: int = 10, **options: object) -> list[Hit]:
         """Hybrid search; see `mmrag.retrieval.search` for options."""
         from .retrieval import search
         return search(self, query, k=k, **options)
@@ -194,7 +233,13 @@ class Library:
         counts = self.store.counts()
         failed = [{"path": s["path"], "status": s["status"], "error": s["error"]}
                   for s in self.store.sources() if s["status"] not in ("ok", "duplicate")]
-        spaces = {name: {"encoder": cfg.encoder, "vectors": counts["vectors"].get(name, 0),
-                         "modalities": cfg.modalities} for name, cfg in self.spaces.items()}
+        spaces = {}
+        for name, cfg in self.spaces.items():
+            pending = self.store.count_records(cfg.modalities) - counts["vectors"].get(name, 0)
+            spaces[name] = {"encoder": cfg.encoder, "vectors": counts["vectors"].get(name, 0),
+                            "modalities": cfg.modalities, "pending": max(pending, 0),
+                            **encoder_status(cfg.encoder, **cfg.encoder_params)}
+            if name in self._unavailable:
+                spaces[name].update(available=False, reason=self._unavailable[name])
         return {"library": str(self.root), "records": counts["records"], "sources": counts["sources"],
                 "spaces": spaces, "failed": failed}

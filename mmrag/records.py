@@ -20,6 +20,7 @@ class Record:
     meta: dict[str, Any] = field(default_factory=dict)
     uid: str = ""
     id: int | None = None  # int64, assigned by the store
+    payload: Any = field(default=None, repr=False, compare=False)  # transient encoder input (e.g. pixels)
 
     def __post_init__(self) -> None:
         if self.modality not in MODALITIES:
@@ -32,7 +33,9 @@ class Record:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d.pop("payload")
+        return d
 
 
 @dataclass
@@ -45,8 +48,11 @@ class Hit:
 
     def to_dict(self) -> dict[str, Any]:
         r = self.record
-        return {"id": r.id, "modality": r.modality, "source": r.source, "score": round(self.score, 6),
-                "locator": r.locator, "text": r.text, "retrievers": self.retrievers}
+        d = {"id": r.id, "modality": r.modality, "source": r.source, "score": round(self.score, 6),
+             "locator": r.locator, "text": r.text, "retrievers": self.retrievers}
+        if "thumbnail" in r.meta:
+            d["thumbnail"] = r.meta["thumbnail"]
+        return d
 
 
 @dataclass

@@ -216,6 +216,11 @@ class Store:
         sql = f"SELECT fts.rowid, -bm25(fts) FROM fts{join} WHERE fts MATCH ?{where} ORDER BY bm25(fts) LIMIT ?"
         return [(int(i), float(s)) for i, s in self.db.execute(sql, [query, *args, k])]
 
+    def count_records(self, modality: Sequence[str]) -> int:
+        marks = ",".join("?" * len(modality))
+        return int(self.db.execute(f"SELECT COUNT(*) FROM records WHERE modality IN ({marks})",
+                                   list(modality)).fetchone()[0])
+
     def fts_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM fts").fetchone()[0])
 

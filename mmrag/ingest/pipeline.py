@@ -19,7 +19,7 @@ from tqdm import tqdm
 from ..library import Library
 from ..records import Record
 from .chunking import ChunkSpec, chunk_spans
-from .readers import READERS, IngestError, reader_for
+from .readers import READERS, Document, IngestError, ReadContext, reader_for
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,14 @@ class _Prepared:
     notes: list[str]
 
 
+PAYLOAD_PX = 150_000_000  # commit a batch early when its decoded images hold this many pixels
+
+
+def _payload_px(pending: list[_Prepared]) -> int:
+    return sum(r.payload.width * r.payload.height for p in pending for r in p.records
+               if r.payload is not None and hasattr(r.payload, "width"))
+
+
 def discover(paths: Iterable[str | Path], skip: Sequence[Path] = ()) -> tuple[list[Path], list[str]]:
     """Files under `paths` (recursively, hidden entries skipped) and the paths that do not exist."""
     skip_resolved = {p.resolve() for p in skip}
@@ -92,6 +100,7 @@ class Ingestor:
         self.lib = library
         self.batch_records = batch_records
         self.progress = sys.stderr.isatty() if progress is None else progress
+        self.tools: dict = {}  # shared by readers (e.g. one OCR engine per run)
         cfg = library.config
         self.chunk_spec = ChunkSpec(max_chars=cfg.chunk_chars, overlap=cfg.chunk_overlap,
                                     min_chars=min(cfg.chunk_chars, max(cfg.chunk_overlap + 1, 200)))
@@ -110,7 +119,7 @@ class Ingestor:
                     report.results.append(item)
                     continue
                 pending.append(item)
-                if sum(len(p.records) for p in pending) >= self.batch_records:
+                if sum(len(p.records) for p in pending) >= self.batch_records or _payload_px(pending) > PAYLOAD_PX:
                     report.results += self._commit(pending)
                     pending = []
             report.results += self._commit(pending)
@@ -155,13 +164,16 @@ class Ingestor:
                                           mtime=st.st_mtime, error=f"same content as {dup}")
             return FileResult(key, "duplicate", message=f"same content as {dup}")
         kind, reader = found
-        doc = reader(path, data)
+        doc = reader(path, data, ReadContext(self.lib.root, sha, self.lib.config, self.tools))
         for note in doc.notes:
             log.warning("%s: %s", key, note)
         return _Prepared(key, sha, st.st_size, st.st_mtime, kind, self._records(key, sha, doc), doc.notes)
 
-    def _records(self, key: str, sha: str, doc) -> list[Record]:  # noqa: ANN001
+    def _records(self, key: str, sha: str, doc: Document) -> list[Record]:
         records = []
+        for rec in doc.records:
+            rec.source = key
+            records.append(rec.with_uid(sha))
         for section in doc.sections:
             for start, end in chunk_spans(section.text, self.chunk_spec):
                 loc = {**section.locator, "char_start": start, "char_end": end}

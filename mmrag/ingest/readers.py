@@ -5,7 +5,10 @@ import logging
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from ..records import Record
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +27,25 @@ class Section:
 
 @dataclass
 class Document:
+    """What a reader made of a file: text sections to chunk, or ready records (images, ...)."""
+
     kind: str
-    sections: list[Section]
+    sections: list[Section] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # non-fatal remarks, e.g. a fallback encoding
+    records: list["Record"] = field(default_factory=list)
 
 
-Reader = Callable[[Path, bytes], Document]
+@dataclass
+class ReadContext:
+    """What readers may need beyond the bytes: the library folder, its config, shared tools."""
+
+    root: Path
+    sha256: str
+    config: Any  # LibraryConfig
+    tools: dict[str, Any] = field(default_factory=dict)  # lazily created helpers, e.g. an OCR engine
+
+
+Reader = Callable[[Path, bytes, ReadContext], Document]
 READERS: dict[str, tuple[str, Reader]] = {}
 
 
@@ -64,7 +80,7 @@ def decode_text(data: bytes) -> tuple[str, list[str]]:
 
 
 @register_reader((".txt", ".text", ".md", ".markdown", ".rst"), "text")
-def read_plain(path: Path, data: bytes) -> Document:
+def read_plain(path: Path, data: bytes, ctx: ReadContext) -> Document:
     text, notes = decode_text(data)
     return Document("text", [Section(text)], notes)
 
@@ -95,7 +111,7 @@ class _HTMLText(HTMLParser):
 
 
 @register_reader((".html", ".htm", ".xhtml"), "text")
-def read_html(path: Path, data: bytes) -> Document:
+def read_html(path: Path, data: bytes, ctx: ReadContext) -> Document:
     raw, notes = decode_text(data)
     parser = _HTMLText()
     parser.feed(raw)
@@ -109,7 +125,7 @@ def read_html(path: Path, data: bytes) -> Document:
 
 
 @register_reader((".pdf",), "text")
-def read_pdf(path: Path, data: bytes) -> Document:
+def read_pdf(path: Path, data: bytes, ctx: ReadContext) -> Document:
     try:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError

@@ -1,5 +1,5 @@
 """Retrieval: hybrid search, fusion and diversity."""
-from .fusion import RRF_K, mmr, rrf
-from .search import RETRIEVERS, search
+from .fusion import RRF_K, convex, mmr, rrf
+from .search import FUSIONS, RETRIEVERS, search
 
-__all__ = ["RETRIEVERS", "RRF_K", "mmr", "rrf", "search"]
+__all__ = ["FUSIONS", "RETRIEVERS", "RRF_K", "convex", "mmr", "rrf", "search"]

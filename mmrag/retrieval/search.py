@@ -13,15 +13,19 @@ from encoders import l2_normalise
 
 from ..records import Hit
 from ..store import STOPWORDS, fts_query
-from .fusion import RRF_K, mmr, rrf
+from .fusion import RRF_K, convex, mmr, rrf
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from ..library import Library
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
 RETRIEVERS = ("dense", "bm25")
+FUSIONS = ("rrf", "convex")
 PRF_DOCS, PRF_TERMS, PRF_BETA, PRF_WEIGHT = 3, 10, 0.5, 0.5
+IMAGE_WEIGHT = 0.5  # share of the image embedding in a composed image+text CLIP query
 
 
 def _as_list(modality: str | Sequence[str] | None) -> list[str] | None:
@@ -30,61 +34,109 @@ def _as_list(modality: str | Sequence[str] | None) -> list[str] | None:
     return [modality] if isinstance(modality, str) else list(modality)
 
 
-def _dense(lib: "Library", space: str, qvec: np.ndarray, n: int, allowed: np.ndarray | None) -> list[int]:
+Scored = list[tuple[int, float]]
+
+
+def _dense(lib: "Library", space: str, qvec: np.ndarray, n: int, allowed: np.ndarray | None) -> Scored:
     scores, ids = lib.index(space).search(qvec, n, allowed_ids=allowed)
-    return [int(i) for i in ids[0] if i >= 0]
+    return [(int(i), float(x)) for i, x in zip(ids[0], scores[0]) if i >= 0]
 
 
-def search(lib: "Library", query: str, k: int = 10, modality: str | Sequence[str] | None = None,
+def fuse(scored: dict[str, Scored], fusion: str = "rrf", weights: dict[str, float] | None = None,
+         rrf_k: int = RRF_K) -> list[tuple]:
+    """Fuse per-retriever (id, score) lists: "rrf" (ranks only) or "convex" (normalised scores)."""
+    if fusion == "rrf":
+        return rrf({name: [d for d, _ in items] for name, items in scored.items()}, k=rrf_k, weights=weights)
+    if fusion == "convex":
+        return convex(scored, weights)
+    raise ValueError(f"unknown fusion {fusion!r}; valid: {list(FUSIONS)}")
+
+
+def search(lib: "Library", query: str = "", k: int = 10, modality: str | Sequence[str] | None = None,
            source: str | None = None, diversity: bool = False, mmr_lambda: float = 0.7,
            expand: bool = False, retrievers: Sequence[str] = RETRIEVERS, candidates: int | None = None,
-           weights: dict[str, float] | None = None, rrf_k: int = RRF_K, group_by_source: bool = False
-           ) -> list[Hit]:
+           fusion: str = "rrf", weights: dict[str, float] | None = None, rrf_k: int = RRF_K,
+           group_by_source: bool = False, image: "Image.Image | None" = None,
+           image_weight: float = IMAGE_WEIGHT) -> list[Hit]:
     """Top-k hits for `query`. `source` is a glob over source paths; `diversity` turns on MMR;
-    `group_by_source` fuses per source (document-level ranking) and returns each source's best record."""
-    unknown = set(retrievers) - set(RETRIEVERS)
-    if unknown:
+    `group_by_source` fuses per source (document-level ranking) and returns each source's best record.
+    With `image`, spaces that embed pixels are searched with the image embedding, or with the composed
+    query normalise(image_weight * e_image + (1 - image_weight) * e_text) when there is text too."""
+    if unknown := set(retrievers) - set(RETRIEVERS):
         raise ValueError(f"unknown retrievers {sorted(unknown)}; valid: {list(RETRIEVERS)}")
-    n = candidates or max(50, 5 * k)
-    mods = _as_list(modality)
+    n, mods = candidates or max(50, 5 * k), _as_list(modality)
     allowed = lib.store.filter_ids(mods, source) if (mods or source) else None
     if allowed is not None and len(allowed) == 0:
         return []
-    qvecs = {s: lib.encoder(s).encode([query]) for s in lib.spaces if "dense" in retrievers
-             and "text" in lib.encoder(s).modalities}
-    rankings = {f"dense:{s}": _dense(lib, s, q, n, allowed) for s, q in qvecs.items()}
-    if "bm25" in retrievers:
-        rankings["bm25"] = [i for i, _ in lib.store.bm25(fts_query(query), n, mods, source)]
-    fused = rrf(rankings, k=rrf_k, weights=weights)
+    if image is not None and not query and not _image_spaces(lib):
+        query = _ocr_query(image)  # no pixel space available: fall back to the words in the image
+    qvecs = query_vectors(lib, query, image, image_weight) if "dense" in retrievers else {}
+    scored = {f"dense:{s}": _dense(lib, s, q, n, allowed) for s, q in qvecs.items()}
+    if "bm25" in retrievers and query.strip():
+        scored["bm25"] = lib.store.bm25(fts_query(query), n, mods, source)
+    fused = fuse(scored, fusion, weights, rrf_k)
     if expand and fused:
-        rankings.update(_feedback(lib, query, [d for d, _, _ in fused[:PRF_DOCS]], qvecs, n, mods, source,
-                                  allowed, "bm25" in retrievers))
-        fused = rrf(rankings, k=rrf_k, weights={"bm25:prf": PRF_WEIGHT, **(weights or {})})
+        scored.update(_feedback(lib, query, [d for d, _, _ in fused[:PRF_DOCS]], qvecs, n, mods, source,
+                                allowed, "bm25" in retrievers))
+        fused = fuse(scored, fusion, {"bm25:prf": PRF_WEIGHT, **(weights or {})}, rrf_k)
     if group_by_source:
-        fused = _group_by_source(lib, rankings, fused, rrf_k, weights)
+        fused = _group_by_source(lib, scored, fused, fusion, weights, rrf_k)
     if diversity:
         fused = _diversify(lib, fused[:n], k, mmr_lambda)
-    top = fused[:k]
-    records = lib.store.get_records(d for d, _, _ in top)
-    return [Hit(records[d], s, r) for d, s, r in top if d in records]
+    records = lib.store.get_records(d for d, _, _ in fused[:k])
+    return [Hit(records[d], sc, r) for d, sc, r in fused[:k] if d in records]
 
 
-def _group_by_source(lib: "Library", rankings: dict[str, list[int]], fused: list, rrf_k: int,
-                     weights: dict[str, float] | None) -> list:
-    """RRF over sources: each retriever's list collapsed to its sources in first-seen order."""
-    sources = {i: r.source for i, r in lib.store.get_records(d for d, _, _ in fused).items()}
+def _image_spaces(lib: "Library") -> list[str]:
+    return [s for s, cfg in lib.spaces.items() if cfg.input == "image" and lib.available(s)]
+
+
+def query_vectors(lib: "Library", query: str, image: "Image.Image | None",
+                  image_weight: float = IMAGE_WEIGHT) -> dict[str, np.ndarray]:
+    """One query vector per usable space: text, image, or the composed image+text query."""
+    out: dict[str, np.ndarray] = {}
+    for space, cfg in lib.spaces.items():
+        if not lib.available(space):
+            continue
+        enc = lib.encoder(space)
+        txt = enc.encode([query]) if query.strip() and "text" in enc.modalities else None
+        img = enc.encode([image]) if image is not None and cfg.input == "image" else None
+        if img is not None and txt is not None:
+            out[space] = l2_normalise(image_weight * img + (1 - image_weight) * txt)
+        elif img is not None or txt is not None:
+            out[space] = img if img is not None else txt
+    return out
+
+
+def _ocr_query(image: "Image.Image") -> str:
+    from encoders.ocr import OcrEngine
+    words = " ".join(line.text for line in OcrEngine().read(image))
+    log.info("no image space available; searching with the image's OCR text %r", words[:80])
+    return words
+
+
+def _group_by_source(lib: "Library", scored: dict[str, Scored], fused: list, fusion: str,
+                     weights: dict[str, float] | None, rrf_k: int) -> list:
+    """Fuse per source: each retriever's list collapsed to its sources (best score, first-seen order)."""
+    ids = {d for items in scored.values() for d, _ in items}
+    sources = {i: r.source for i, r in lib.store.get_records(ids).items()}
     best: dict[str, int] = {}
     for d, _, _ in fused:
         best.setdefault(sources[d], d)
-    grouped = {name: list(dict.fromkeys(sources[i] for i in ids)) for name, ids in rankings.items()}
-    return [(best[src], score, ranks) for src, score, ranks in rrf(grouped, k=rrf_k, weights=weights)]
+    grouped: dict[str, Scored] = {}
+    for name, items in scored.items():
+        first: dict[str, float] = {}
+        for d, x in items:  # best first, so the first hit of a source carries its best score
+            first.setdefault(sources[d], x)
+        grouped[name] = list(first.items())
+    return [(best[src], sc, ranks) for src, sc, ranks in fuse(grouped, fusion, weights, rrf_k)]
 
 
 def _feedback(lib: "Library", query: str, fb_ids: list[int], qvecs: dict[str, np.ndarray], n: int,
               mods: list[str] | None, source: str | None, allowed: np.ndarray | None,
-              lexical: bool) -> dict[str, list[int]]:
+              lexical: bool) -> dict[str, Scored]:
     """Pseudo-relevance feedback: Rocchio on dense queries, expansion terms for BM25."""
-    out: dict[str, list[int]] = {}
+    out: dict[str, Scored] = {}
     for space, q in qvecs.items():
         fb = lib.store.get_vectors(space, fb_ids, q.shape[1])
         if fb:
@@ -93,7 +145,7 @@ def _feedback(lib: "Library", query: str, fb_ids: list[int], qvecs: dict[str, np
     if lexical:
         terms = expansion_terms(lib, query, [r.text for r in lib.store.get_records(fb_ids).values()])
         if terms:
-            out["bm25:prf"] = [i for i, _ in lib.store.bm25(fts_query("", terms), n, mods, source)]
+            out["bm25:prf"] = lib.store.bm25(fts_query("", terms), n, mods, source)
     return out
 
 
@@ -111,7 +163,9 @@ def expansion_terms(lib: "Library", query: str, texts: list[str], n_terms: int =
 
 
 def _diversify(lib: "Library", fused: list, k: int, lam: float) -> list:
-    space = next(iter(lib.spaces))
+    space = next((s for s in lib.spaces if lib.available(s)), None)
+    if space is None:
+        return fused
     dim = lib.index(space).dim
     vecs = lib.store.get_vectors(space, [d for d, _, _ in fused], dim)
     keep = [f for f in fused if f[0] in vecs]

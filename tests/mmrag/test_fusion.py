@@ -23,3 +23,15 @@ def test_mmr_skips_near_duplicates():
     rel = np.array([1.0, 0.95, 0.5])
     assert mmr(rel, v, 2, lam=0.5) == [0, 2]
     assert mmr(rel, v, 2, lam=1.0) == [0, 1]
+
+
+def test_convex_uses_score_gaps():
+    from mmrag.retrieval import convex
+    # bm25 is confident about 1; dense barely prefers 2.
+    fused = convex({"bm25": [(1, 10.0), (2, 1.0), (3, 0.0)], "dense": [(2, 0.51), (1, 0.50), (3, 0.1)]})
+    assert [d for d, _, _ in fused][:2] == [1, 2]
+    d, score, ranks = fused[0]
+    assert abs(score - (1.0 + 0.4 / 0.41)) < 1e-9 and ranks == {"bm25": 1, "dense": 2}
+    # the same lists under RRF tie 1 and 2 (ranks 1+2 each) and break the tie by id
+    assert [d for d, _, _ in rrf({"bm25": [1, 2, 3], "dense": [2, 1, 3]})][:2] == [1, 2]
+    assert convex({"a": []}) == []

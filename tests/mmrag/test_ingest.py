@@ -93,10 +93,10 @@ def test_nothing_ingested_flag(hash_library, tmp_path):
 
 def test_html_and_pdf_readers(tmp_path):
     from mmrag.ingest.readers import IngestError, read_html, read_pdf
-    doc = read_html(tmp_path / "x.html", b"<html><script>var hidden=1;</script><p>Visible &amp; kept</p></html>")
+    doc = read_html(tmp_path / "x.html", b"<html><script>var hidden=1;</script><p>Visible &amp; kept</p></html>", None)
     assert doc.sections[0].text == "Visible & kept"
     with pytest.raises(IngestError, match="PDF"):
-        read_pdf(tmp_path / "x.pdf", b"%PDF-1.4 garbage")
+        read_pdf(tmp_path / "x.pdf", b"%PDF-1.4 garbage", None)
 
 
 def test_index_survives_reopen_and_repairs_lag(tmp_path):
