@@ -38,7 +38,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def format_hit(rank: int, hit: Hit, width: int = 100) -> str:
     r = hit.record
-    loc = ", ".join(f"{k}={v}" for k, v in r.locator.items())
+    loc = ", ".join(f"{k}={v}" if not isinstance(v, list) else f"{k}=[{len(v)} items]"
+                    for k, v in r.locator.items())
     found = " ".join(f"{k}#{v}" for k, v in hit.retrievers.items())
     snippet = " ".join(r.text.split())
     snippet = snippet[:width] + ("…" if len(snippet) > width else "")
@@ -97,6 +98,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         state = "available" if r["available"] else "UNAVAILABLE"
         lines.append(f"{name}: {r['encoder']} — {state} ({r.get('source') or r.get('reason', '')})")
         lines += [f"    looked in {p}" for p in r.get("looked_in", [])]
+        if not r["available"] and r.get("hint"):
+            lines.append(f"    to fix: {r['hint']}")
     _emit(args, {"models": rows}, "\n".join(lines))
     return 0
 
