@@ -1,7 +1,7 @@
 """Modality encoders: inputs in, float32 L2-normalised arrays out. Never imports mmrag."""
 from .base import Encoder, ModelUnavailableError, l2_normalise
 from .hashing import HashEncoder
-from .clip import CLIP_PRESETS
+from .clip import CLIP_PRESETS, clip_encoder_status
 from .registry import TEXT_MODELS, available_encoders, create_encoder, register_encoder
 from .status import encoder_status, register_status, text_model_status
 from .text_transformers import TextModelSpec, TransformersTextEncoder
@@ -14,14 +14,6 @@ for _name, _spec in TEXT_MODELS.items():
     register_status(_name, (lambda spec: lambda **kw: text_model_status(spec, **kw))(_spec))
 
 
-def _clip_status(preset: str | None, allow_random: bool = False, **params: object) -> dict:
-    from .clip import clip_weights_status
-    if allow_random:
-        return {"available": True, "source": "RANDOM weights (allow_random=True: tests and benchmarks only)"}
-    st = clip_weights_status({"preset": preset, **params} if preset else params)
-    return {**st, "source": st.get("checkpoint")} if st["available"] else st
-
-
 for _name in CLIP_PRESETS:
-    register_status(_name, (lambda n: lambda **kw: _clip_status(n, **kw))(_name))
-register_status("clip", lambda **kw: _clip_status(None, **kw))
+    register_status(_name, (lambda n: lambda **kw: clip_encoder_status(n, **kw))(_name))
+register_status("clip", lambda **kw: clip_encoder_status(None, **kw))

@@ -180,9 +180,10 @@ def _as_spec(preset_or_params: str | ClipSpec | Mapping[str, Any]) -> tuple[Clip
         return CLIP_PRESETS[preset_or_params], None
     params = dict(preset_or_params)
     path = params.pop("path", None)
-    if "preset" in params:
-        return CLIP_PRESETS[params["preset"]], path
-    return spec_from_params(**params), path
+    if params.get("preset"):
+        return _as_spec(params["preset"])[0], path
+    known = {k: params[k] for k in ("model", "pretrained", "name") if k in params}
+    return spec_from_params(**known), path
 
 
 @dataclass
@@ -299,9 +300,14 @@ def clip_weights_status(preset_or_params: str | ClipSpec | Mapping[str, Any]) ->
     """Whether a CLIP model's files are on this machine, checked without loading or downloading.
 
     Accepts a preset name, a ClipSpec, or params {"model", "pretrained", "path"} (or {"preset", "path"}).
-    Returns {name, model, pretrained, dim, hub_id, folder, available, checkpoint, looked_in, reason, hint}.
+    Returns {name, model, pretrained, dim, hub_id, folder, available, checkpoint, source (when available),
+    looked_in, reason, hint}.
     """
-    spec, path = _as_spec(preset_or_params)
+    try:
+        spec, path = _as_spec(preset_or_params)
+    except KeyError as exc:  # unknown preset, model or tag
+        return {"name": str(preset_or_params), "available": False, "checkpoint": None, "looked_in": [],
+                "reason": str(exc.args[0] if exc.args else exc), "hint": "see encoders/clip_presets/ for presets"}
     status: dict[str, Any] = {"name": spec.name, "model": spec.model, "pretrained": spec.pretrained,
                               "dim": spec.dim, "hub_id": spec.hub_id, "folder": spec.local_folder,
                               "available": False, "checkpoint": None, "looked_in": [], "reason": "",
@@ -323,7 +329,17 @@ def clip_weights_status(preset_or_params: str | ClipSpec | Mapping[str, Any]) ->
         status["reason"] = (f"checkpoint at {res.checkpoint} but the tokenizer files are missing; put the hub repo's "
                             f"tokenizer files ({', '.join(TOKENIZER_FILES)}) next to it")
         return status
-    status.update(available=True, reason=f"checkpoint at {res.checkpoint}")
+    status.update(available=True, source=res.checkpoint, reason=f"checkpoint at {res.checkpoint}")
+    return status
+
+
+def clip_encoder_status(preset: str | None = None, **params: Any) -> dict[str, Any]:
+    """`clip_weights_status` for the registry's status hook: takes the encoder's own params
+    (path, model, pretrained, allow_random, threads...) and says whether create_encoder would work."""
+    status = clip_weights_status({"preset": preset, **params})
+    if not status["available"] and params.get("allow_random"):
+        status.update(available=True, source="random weights (allow_random=True)",
+                      reason=f"{status['reason']}; allow_random=True builds it with random weights")
     return status
 
 
@@ -386,7 +402,8 @@ class OpenCLIPEncoder:
         checkpoint: str | None = res.checkpoint if res else None
         if checkpoint is None and res is not None and res.download and not _offline():
             if spec.hub_id and not spec.url and not _hub_reachable():
-                res.looked_in.append(f"download from {spec.hub_id}: hub {os.environ.get('HF_ENDPOINT', 'https://huggingface.co')} unreachable")
+                endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+                res.looked_in.append(f"download from {spec.hub_id}: hub {endpoint} unreachable")
                 res.download = False
         if checkpoint is None and res is not None and res.download and not _offline():
             try:
@@ -407,7 +424,8 @@ class OpenCLIPEncoder:
         if tok_src is None:
             raise ModelUnavailableError(
                 f"tokenizer for CLIP model {spec.name!r} not found. Looked in: {'; '.join(tok_looked)}. "
-                f"Put the hub repo's tokenizer files next to the checkpoint, or run once online.")
+                f"Put the tokenizer files of {spec.hub_id or 'the hub repo'} ({', '.join(TOKENIZER_FILES)}) in "
+                f"$MMRAG_MODELS/{spec.local_folder} next to the checkpoint, or run once online.")
         if checkpoint is None:
             log.warning("CLIP model %s: building %s with RANDOM weights (allow_random=True); "
                         "embeddings carry no meaning", self.name, spec.model)
@@ -437,7 +455,8 @@ class OpenCLIPEncoder:
             return HFTokenizer(tok_src, context_length=text_cfg.get("context_length", 77),
                                tokenizer_mode=text_cfg.get("tokenizer_mode"), **text_cfg.get("tokenizer_kwargs", {}))
         except OSError as exc:
-            raise ModelUnavailableError(f"cannot load the tokenizer of {self.spec.name!r} from {tok_src}: {exc}") from exc
+            raise ModelUnavailableError(
+                f"cannot load the tokenizer of {self.spec.name!r} from {tok_src}: {exc}") from exc
 
     def _model_dim(self) -> int:
         visual_dim = getattr(getattr(self.model, "visual", None), "output_dim", None)

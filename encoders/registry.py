@@ -6,6 +6,8 @@ from typing import Any, Callable
 from .base import Encoder
 from .clip import CLIP_PRESETS, create_clip_encoder
 from .hashing import HashEncoder
+from .hf_clip import HF_CLIP_MODELS, HFClipEncoder, hf_clip_status
+from .status import register_status
 from .text_transformers import TextModelSpec, TransformersTextEncoder
 
 TEXT_MODELS: dict[str, TextModelSpec] = {
@@ -24,6 +26,11 @@ for _name, _spec in TEXT_MODELS.items():
 for _name in CLIP_PRESETS:
     _FACTORIES[_name] = (lambda n: (lambda **kw: create_clip_encoder(n, **kw)))(_name)
 _FACTORIES["clip"] = lambda **kw: create_clip_encoder(None, **kw)
+# (Status checks for the CLIP presets are registered in encoders/__init__.py.)
+# The same kind of models in transformers format (CLIPModel / SiglipModel via AutoModel).
+for _name, _hspec in HF_CLIP_MODELS.items():
+    _FACTORIES[_name] = (lambda spec, n: (lambda **kw: HFClipEncoder(n, spec, **kw)))(_hspec, _name)
+    register_status(_name, (lambda spec: (lambda **kw: hf_clip_status(spec, **kw)))(_hspec))
 
 _CACHE: dict[tuple, Encoder] = {}
 

@@ -32,7 +32,9 @@ class Library:
     """Opens (creating if needed) a library folder."""
 
     def __init__(self, root: str | Path | None = None, text_encoder: str | None = None,
-                 image_encoder: str | None = None, image_encoder_params: dict | None = None) -> None:
+                 image_encoder: str | None = None, image_encoder_params: dict | None = None,
+                 config: LibraryConfig | None = None) -> None:
+        """Open `root`; a new library takes `config`, or the default spaces with the named encoders."""
         self.root = Path(root) if root else default_library()
         self.root.mkdir(parents=True, exist_ok=True)
         cfg_path = self.root / "library.json"
@@ -43,8 +45,8 @@ class Library:
                 raise ValueError(f"library {self.root} embeds text with {current!r}, not {text_encoder!r};"
                                  " use another --library or drop --text-encoder")
         else:
-            self.config = LibraryConfig.default(text_encoder or "minilm", image_encoder or "clip-vit-b-32",
-                                                image_encoder_params)
+            self.config = config or LibraryConfig.default(text_encoder or "minilm", image_encoder or "clip-vit-b-32",
+                                                          image_encoder_params)
             self.config.save(cfg_path)
         self.store = Store(self.root / "store.sqlite")
         self._indexes: dict[str, VectorIndex] = {}
@@ -93,7 +95,9 @@ class Library:
             return create_encoder(cfg.encoder, **cfg.encoder_params)
         except ModelUnavailableError as exc:
             self._unavailable[space] = str(exc)
-            log.warning("space %r is unavailable: %s", space, exc)
+            log.warning("space %r is unavailable (%s weights missing); `mmrag models` says where to put them",
+                        space, cfg.encoder)
+            log.info("space %r: %s", space, exc)
             raise
 
     def available(self, space: str) -> bool:

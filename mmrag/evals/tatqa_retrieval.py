@@ -20,6 +20,7 @@ from typing import Any, Iterator
 import numpy as np
 from tqdm import tqdm
 
+from ..config import LibraryConfig, SpaceConfig
 from ..library import Library
 from ..records import Record
 from . import evalpack_dir, register_eval
@@ -89,7 +90,8 @@ def context_records(ctx: dict) -> list[Record]:
 
 
 def build_library(contexts: list[dict], root: Path, encoder: str) -> Library:
-    lib = Library(root, text_encoder=encoder)
+    cfg = LibraryConfig(spaces={"text": SpaceConfig(encoder=encoder, modalities=["text", "table"])})
+    lib = Library(root, config=cfg)
     records = [r for ctx in contexts for r in context_records(ctx)]
     for start in tqdm(range(0, len(records), 512), desc="index tatqa", unit="batch", disable=None):
         lib.add_records(records[start:start + 512])

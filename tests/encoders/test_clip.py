@@ -180,3 +180,57 @@ def test_pretrained_vit_b_32_zero_shot():
     image_vec = enc.encode([img])[0]
     red, blue = enc.encode(["a red square", "a blue circle"])
     assert image_vec @ red > image_vec @ blue
+
+
+# -- transformers backend (encoders.hf_clip), with a tiny randomly initialised CLIPModel ------------
+
+@pytest.fixture(scope="module")
+def tiny_hf_clip(tmp_path_factory):
+    """A tiny CLIP checkpoint folder in transformers format: config, weights, processor, byte-level BPE."""
+    transformers = pytest.importorskip("transformers")
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+    chars = list(bytes_to_unicode().values())
+    vocab = {tok: i for i, tok in enumerate(chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"])}
+    tokenizer = transformers.CLIPTokenizer(vocab=vocab, merges=[])
+    config = transformers.CLIPConfig(
+        text_config={"vocab_size": len(vocab), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                     "num_attention_heads": 2, "max_position_embeddings": 40,
+                     "bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"],
+                     "pad_token_id": vocab["<|endoftext|>"]},
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "image_size": 32, "patch_size": 8},
+        projection_dim=24)
+    torch.manual_seed(0)
+    model = transformers.CLIPModel(config).eval()
+    image_processor = transformers.CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    folder = tmp_path_factory.mktemp("tiny-hf-clip")
+    model.save_pretrained(folder)
+    transformers.CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    return folder, model
+
+
+def test_hf_clip_matches_transformers_reference(tiny_hf_clip):
+    from encoders.hf_clip import HFClipEncoder
+    folder, model = tiny_hf_clip
+    enc = HFClipEncoder("tiny-hf", path=folder, threads=1)
+    assert enc.dim == 24 and enc.modalities == ("image", "text")
+    images, texts = _images(), TEXTS[:4]
+    proc = enc.processor
+    with torch.no_grad():
+        ref_img = model.get_image_features(**proc(images=[i.convert("RGB") for i in images], return_tensors="pt"))
+        ref_txt = model.get_text_features(**proc.tokenizer(texts, padding=True, return_tensors="pt"))
+    ref_img, ref_txt = (getattr(x, "pooler_output", x) for x in (ref_img, ref_txt))
+    np.testing.assert_allclose(enc.encode(images, batch_size=2),
+                               torch.nn.functional.normalize(ref_img, dim=-1).numpy(), atol=1e-5)
+    np.testing.assert_allclose(enc.encode(texts, batch_size=4),
+                               torch.nn.functional.normalize(ref_txt, dim=-1).numpy(), atol=1e-5)
+    np.testing.assert_allclose(enc.encode(texts, batch_size=1), enc.encode(texts, batch_size=3), atol=1e-5)
+
+
+def test_hf_clip_missing_weights(no_weights_anywhere, tmp_path):
+    from encoders.hf_clip import HFClipEncoder
+    with pytest.raises(ModelUnavailableError, match="hf-clip-vit-b-32|clip-vit-base-patch32") as err:
+        create_encoder("hf-clip-vit-b-32", cache=False)
+    assert str(no_weights_anywhere / "clip-vit-base-patch32") in str(err.value)
+    with pytest.raises(ModelUnavailableError, match="config.json"):
+        HFClipEncoder("x", path=tmp_path)

@@ -50,3 +50,31 @@ def test_cli_text_output_is_readable(tmp_path):
     run("ingest", str(doc), "--text-encoder", "hash", lib=tmp_path / "lib")
     r = run("search", "lighthouses", lib=tmp_path / "lib")
     assert r.returncode == 0 and " 1. " in r.stdout and "a.txt" in r.stdout
+
+
+def test_cli_image_query_falls_back_to_ocr_without_clip(tmp_path):
+    """No CLIP weights here: an image query is answered through its OCR words; models says why."""
+    from PIL import Image, ImageDraw, ImageFont
+    from mmrag import Library
+    lib = tmp_path / "lib"
+    (tmp_path / "no-clip").mkdir()
+    Library(lib, text_encoder="hash", image_encoder_params={"path": str(tmp_path / "no-clip")}).close()
+    doc = tmp_path / "notes.md"
+    doc.write_text("The harbour festival starts on Friday with fireworks.\n\nUnrelated text about tax law.")
+    run("ingest", str(doc), lib=lib)
+    q = tmp_path / "q.png"
+    img = Image.new("RGB", (700, 160), "white")
+    ImageDraw.Draw(img).text((20, 50), "HARBOUR FESTIVAL", fill="black", font=ImageFont.load_default(size=48))
+    img.save(q)
+    r = run("search", "--image", str(q), "--json", lib=lib)
+    assert r.returncode == 0, r.stderr
+    hits = json.loads(r.stdout)["hits"]
+    assert hits and "festival" in hits[0]["text"]
+    models = json.loads(run("models", "--json", lib=lib).stdout)["models"]
+    assert models["text"]["available"] is True
+    assert models["clip"]["available"] is False and models["clip"]["looked_in"]
+
+
+def test_cli_search_needs_query_or_image(tmp_path):
+    r = run("search", lib=tmp_path / "lib")
+    assert r.returncode == 2 and "QUERY" in r.stderr
