@@ -27,7 +27,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .base import ModelUnavailableError, l2_normalise
+from .base import ModelUnavailableError, l2_normalise, query_threads, torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -343,20 +343,6 @@ def clip_encoder_status(preset: str | None = None, **params: Any) -> dict[str, A
     return status
 
 
-@contextlib.contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    import torch
-    if not n:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 class OpenCLIPEncoder:
     """open_clip image + text towers; `encode` embeds PIL images or strings into one space."""
 
@@ -375,7 +361,7 @@ class OpenCLIPEncoder:
             except ModelUnavailableError:
                 if not allow_random or path is not None:
                     raise
-        with _torch_threads(threads):
+        with torch_threads(threads):
             self.model, self.preprocess, self.tokenizer, self.source = self._load(res, allow_random)
         self.dim = self._model_dim()
         if self.spec.dim and self.spec.dim != self.dim:
@@ -472,7 +458,7 @@ class OpenCLIPEncoder:
         """Embed PIL images with the model's own preprocess transform; float32, L2-normalised rows."""
         import torch
         out = np.zeros((len(images), self.dim), dtype=np.float32)
-        with _torch_threads(self.threads), torch.inference_mode():
+        with torch_threads(query_threads(len(images), self.threads)), torch.inference_mode():
             for start in range(0, len(images), batch_size):
                 batch = torch.stack([self.preprocess(img) for img in images[start:start + batch_size]])
                 feats = self.model.encode_image(batch.to(self.device))
@@ -484,7 +470,7 @@ class OpenCLIPEncoder:
         import torch
         texts = [str(t) for t in texts]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        with _torch_threads(self.threads), torch.inference_mode():
+        with torch_threads(query_threads(len(texts), self.threads)), torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 chunk = texts[start:start + batch_size]
                 feats = self.model.encode_text(self.tokenizer(chunk).to(self.device))

@@ -16,7 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from .base import ModelUnavailableError, l2_normalise
-from .clip import _hf_cache_dir, _hf_cached, _hub_reachable, _offline, _torch_threads
+from .base import torch_threads as _torch_threads
+from .clip import _hf_cache_dir, _hf_cached, _hub_reachable, _offline
 
 log = logging.getLogger(__name__)
 

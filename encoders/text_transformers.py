@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import ModelUnavailableError, l2_normalise
+from .base import ModelUnavailableError, l2_normalise, query_threads, torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +65,7 @@ class TransformersTextEncoder:
                  threads: int | None = None, device: str = "cpu") -> None:
         self.name, self.spec, self.dim = name, spec, spec.dim
         self.source = resolve_model_dir(spec, path)
-        self.device = device
-        if threads:
-            import torch
-            torch.set_num_threads(threads)
+        self.device, self.threads = device, threads
         self.tokenizer, self.model = self._load()
 
     def _load(self):  # noqa: ANN202 - transformers types
@@ -96,7 +93,7 @@ class TransformersTextEncoder:
         texts = [str(t) for t in inputs]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
-        with torch.inference_mode():
+        with torch_threads(query_threads(len(texts), self.threads)), torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 idx = order[start:start + batch_size]
                 batch = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
