@@ -42,7 +42,9 @@ def test_each_retriever_alone_and_fused(sample_lib):
 def test_filters(sample_lib):
     hits = sample_lib.search("revenue", k=10, source="*.txt")
     assert hits and all(h.record.source.endswith(".txt") for h in hits)
-    assert sample_lib.search("revenue", k=10, modality="image") == []
+    assert sample_lib.search("revenue", k=10, modality="video") == []
+    images = sample_lib.search("revenue", k=10, modality="image")
+    assert images and all(h.record.modality == "image" for h in images)
     with pytest.raises(ValueError, match="valid"):
         sample_lib.search("x", retrievers=["sparse"])
 
