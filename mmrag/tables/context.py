@@ -1,0 +1,116 @@
+"""What the model is shown about a table: typed columns with example values and the cells that
+match the question's words (TableRAG-style cell retrieval), plus a raw-text view for direct reading."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .db import TableDB, TableInfo, qident
+
+STOPWORDS = set("""a an the of in on at to for from by with and or is are was were be been did do does what which who
+whom whose when where how many much than then that this these those it its as not no total number after before
+next previous last first most least more less other same only his her their there he she they""".split())
+_WORD = re.compile(r"[a-z0-9]+")
+MAX_CELL_CHARS = 60
+
+
+def words(text: str) -> list[str]:
+    """Lowercase word tokens, with a trailing plural 's' dropped."""
+    return [w[:-1] if len(w) > 3 and w.endswith("s") else w for w in _WORD.findall(text.lower())]
+
+
+def sql_literal(v: Any) -> str:
+    """A value as it would be written in SQL ('text', 12, DATE '2004-01-02')."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return str(int(v)) if float(v).is_integer() else str(v)
+    if isinstance(v, (dt.date, dt.datetime)):
+        return f"'{v.isoformat()}'"
+    s = str(v)
+    s = s if len(s) <= MAX_CELL_CHARS else s[:MAX_CELL_CHARS] + "…"
+    return "'" + s.replace("'", "''") + "'"
+
+
+@dataclass
+class TableView:
+    """A table fetched whole (small tables) for prompting, cell matching and raw-text answers."""
+
+    info: TableInfo
+    columns: list[str]
+    typed: list[tuple[Any, ...]]
+    raw: list[tuple[Any, ...]]
+    raw_of: dict[str, dict[Any, str]] = field(default_factory=dict)  # column -> typed value -> raw text
+
+    @classmethod
+    def load(cls, db: TableDB, table_id: str, max_rows: int = 5000) -> "TableView":
+        info = db.info(table_id)
+        typed = db.query(f"SELECT * FROM {table_id} ORDER BY rowid", max_rows=max_rows)
+        raw = db.query(f"SELECT * FROM {info.raw_table} ORDER BY rowid", max_rows=max_rows)
+        view = cls(info, typed.columns, typed.rows, raw.rows)
+        for j, c in enumerate(info.columns):
+            if c.kind != "text":
+                view.raw_of[c.name] = {}
+                for t, r in zip(view.typed, view.raw):
+                    view.raw_of[c.name].setdefault(t[j], r[j])
+        return view
+
+    def examples(self, j: int, k: int = 3) -> list[Any]:
+        seen: list[Any] = []
+        for row in self.typed:
+            if row[j] is not None and row[j] != "" and row[j] not in seen:
+                seen.append(row[j])
+                if len(seen) == k:
+                    break
+        return seen
+
+    def matching_cells(self, question: str, limit: int = 6) -> list[tuple[str, str]]:
+        """(column, raw value) pairs whose words appear in the question, best first."""
+        q = " " + " ".join(words(question)) + " "
+        qset = set(q.split())
+        scored: dict[tuple[str, str], float] = {}
+        for j, col in enumerate(self.columns):
+            for row in self.raw:
+                v = row[j]
+                if not v or len(v) > 80 or (col, v) in scored:
+                    continue
+                cw = [w for w in words(v) if w not in STOPWORDS]
+                if not cw:
+                    continue
+                hit = sum(w in qset for w in cw)
+                if all(w.isdigit() for w in cw) and (len("".join(cw)) < 3 or len(cw) > 1):
+                    continue  # only whole numbers like years are matched, not '1' or '3 2'
+                if " " + " ".join(words(v)) + " " in q:
+                    scored[(col, v)] = 2.0 + len(cw) / 10
+                elif hit and (hit / len(cw) > 0.5 or hit >= 2):
+                    scored[(col, v)] = hit / len(cw) + hit / 10
+        best = sorted(scored, key=lambda cv: -scored[cv])
+        return best[:limit]
+
+    def typed_of(self, column: str, raw: str) -> Any:
+        """The typed value of a raw cell of `column` (raw text for text columns)."""
+        j = self.columns.index(column)
+        if self.info.columns[j].kind == "text":
+            return raw
+        return next((t[j] for t, r in zip(self.typed, self.raw) if r[j] == raw), raw)
+
+    def schema_text(self, question: str, n_examples: int = 3) -> str:
+        """Columns with SQL types and example values, then the cells matching the question."""
+        lines = ["Columns of t:", '"row_id" INTEGER']
+        for j, c in enumerate(self.info.columns):
+            ex = ", ".join(sql_literal(v) for v in self.examples(j, n_examples))
+            lines.append(f"{qident(c.name)} {c.sql_type}" + (f": {ex}" if ex else ""))
+        cells = self.matching_cells(question)
+        if cells:
+            lines.append("Values matching the question: " +
+                         "; ".join(f"{qident(c)}: {sql_literal(self.typed_of(c, v))}" for c, v in cells))
+        return "\n".join(lines)
+
+    def markdown(self, max_rows: int = 40) -> str:
+        """The raw table as a markdown grid (for direct reading)."""
+        head = "| row_id | " + " | ".join(c.original or c.name for c in self.info.columns) + " |"
+        body = [f"| {i + 1} | " + " | ".join((v or "").replace("\n", " ") for v in r) + " |"
+                for i, r in enumerate(self.raw[:max_rows])]
+        return "\n".join([head] + body)

@@ -1,0 +1,113 @@
+"""Run model-written SQL safely: one read-only SELECT, no file or network access, a timeout, a row limit.
+
+The database file is opened read-only with `enable_external_access=false` (no read_csv, COPY,
+ATTACH, INSTALL/LOAD), Python replacement scans off, and `lock_configuration=true` (no SET).
+Only a single statement whose DuckDB statement type is SELECT (which covers WITH) is run.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+log = logging.getLogger(__name__)
+SAFE_CONFIG = {
+    "enable_external_access": "false",
+    "autoload_known_extensions": "false",
+    "autoinstall_known_extensions": "false",
+    "python_enable_replacements": "false",
+    "lock_configuration": "true",
+}
+
+
+class SQLError(RuntimeError):
+    """A query that DuckDB could not run (its message is meant to be shown to the model)."""
+
+
+class SQLRefused(SQLError):
+    """A query refused by the safety rules (not a SELECT, several statements, file access, ...)."""
+
+
+class SQLTimeout(SQLError):
+    """A query that ran longer than the timeout and was interrupted."""
+
+
+@dataclass
+class QueryResult:
+    """Rows of a query (at most `max_rows`; `truncated` says whether more existed)."""
+
+    sql: str
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool
+    seconds: float
+
+
+def check_sql(sql: str) -> str:
+    """`sql` if it is exactly one SELECT/WITH statement (parsed by DuckDB), else SQLRefused/SQLError."""
+    text = sql.strip().rstrip(";").strip()
+    if not text:
+        raise SQLRefused("empty query: write one SELECT statement")
+    try:
+        statements = duckdb.extract_statements(text)
+    except duckdb.Error as exc:
+        raise SQLError(f"the query does not parse: {exc}") from exc
+    if len(statements) != 1:
+        raise SQLRefused(f"refused: {len(statements)} statements given; only one SELECT (or WITH ... SELECT) is allowed")
+    kind = statements[0].type
+    if kind != duckdb.StatementType.SELECT:
+        raise SQLRefused(f"refused: {kind.name} statements are not allowed; only SELECT (or WITH ... SELECT) queries")
+    return text
+
+
+class SafeSQL:
+    """A read-only, locked-down connection to one DuckDB database file."""
+
+    def __init__(self, path: str | Path, timeout: float = 5.0, max_rows: int = 1000, threads: int = 1,
+                 memory_limit: str = "1GB") -> None:
+        self.path, self.timeout, self.max_rows = Path(path), timeout, max_rows
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no DuckDB database at {self.path}")
+        config = {"threads": str(threads), "memory_limit": memory_limit, **SAFE_CONFIG}
+        self._con = duckdb.connect(str(self.path), read_only=True, config=config)
+        self._lock = threading.Lock()
+
+    def execute(self, sql: str, timeout: float | None = None, max_rows: int | None = None,
+                params: list[Any] | None = None) -> QueryResult:
+        """Run one checked SELECT; SQLRefused, SQLTimeout or SQLError on failure."""
+        text = check_sql(sql)
+        timeout = self.timeout if timeout is None else timeout
+        limit = self.max_rows if max_rows is None else max_rows
+        with self._lock:
+            timer = threading.Timer(timeout, self._con.interrupt)
+            t0 = time.perf_counter()
+            timer.start()
+            try:
+                cur = self._con.execute(text, params)
+                rows = cur.fetchmany(limit + 1)
+                desc = cur.description or []
+            except duckdb.InterruptException as exc:
+                raise SQLTimeout(f"query interrupted after the {timeout:g} s timeout; write a simpler query") from exc
+            except duckdb.PermissionException as exc:
+                raise SQLRefused(f"refused: external access is disabled ({exc})") from exc
+            except duckdb.Error as exc:
+                raise SQLError(str(exc).split("\n\nLINE")[0].strip()) from exc
+            finally:
+                timer.cancel()
+        return QueryResult(text, [d[0] for d in desc], [str(d[1]) for d in desc], rows[:limit],
+                           len(rows) > limit, time.perf_counter() - t0)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> "SafeSQL":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
