@@ -112,20 +112,34 @@ class Ingestor:
             for m in missing:
                 log.error("%s: path does not exist", m)
                 report.results.append(FileResult(m, "missing", message="path does not exist"))
-            pending: list[_Prepared] = []
-            for path in tqdm(files, desc="ingest", unit="file", disable=not self.progress):
-                item = self._prepare(path, pending)
-                if isinstance(item, FileResult):
-                    report.results.append(item)
-                    continue
-                pending.append(item)
-                if sum(len(p.records) for p in pending) >= self.batch_records or _payload_px(pending) > PAYLOAD_PX:
-                    report.results += self._commit(pending)
-                    pending = []
-            report.results += self._commit(pending)
+            try:
+                report.results += self._ingest_files(files)
+            finally:
+                self._close_tools()
             if prune:
                 report.results += self.prune([p for p in paths if Path(p).is_dir()])
         return report
+
+    def _ingest_files(self, files: list[Path]) -> list[FileResult]:
+        results: list[FileResult] = []
+        pending: list[_Prepared] = []
+        for path in tqdm(files, desc="ingest", unit="file", disable=not self.progress):
+            item = self._prepare(path, pending)
+            if isinstance(item, FileResult):
+                results.append(item)
+                continue
+            pending.append(item)
+            if sum(len(p.records) for p in pending) >= self.batch_records or _payload_px(pending) > PAYLOAD_PX:
+                results += self._commit(pending)
+                pending = []
+        return results + self._commit(pending)
+
+    def _close_tools(self) -> None:
+        """Close what readers opened for this run (e.g. the DuckDB table store)."""
+        for tool in self.tools.values():
+            if hasattr(tool, "close"):
+                tool.close()
+        self.tools.clear()
 
     def _prepare(self, path: Path, pending: list[_Prepared]) -> _Prepared | FileResult:
         key = str(path.resolve())
