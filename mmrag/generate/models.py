@@ -180,10 +180,13 @@ def _ensure_registered(spec: ModelSpec, cache: Path) -> Path:
         log.warning("cached %s fails its sha256 check; rebuilding it", dest)
     try:
         pieces = locate_pieces(spec)
-    except FileNotFoundError:
-        if spec.hub_repo and os.environ.get("HF_HUB_OFFLINE", "0") not in ("1", "true"):
+    except FileNotFoundError as missing:
+        if not spec.hub_repo or os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+            raise
+        try:
             return _from_hub(spec.hub_repo, spec.hub_filename or spec.filename)
-        raise
+        except Exception as exc:  # offline, or no huggingface_hub: the pip hint is the useful message
+            raise FileNotFoundError(f"{missing}\n(downloading {spec.hub_repo} failed too: {exc})") from exc
     log.info("joining %d pieces of %s into %s", len(pieces), spec.name, dest)
     return join_pieces(pieces, dest, spec.sha256)
 
