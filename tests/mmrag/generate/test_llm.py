@@ -6,18 +6,6 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def llm():
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
-    from mmrag.generate import SMALL_MODEL, load_llm
-    from mmrag.generate.models import REGISTRY, locate_pieces
-    try:
-        locate_pieces(REGISTRY[SMALL_MODEL])
-    except FileNotFoundError as exc:
-        pytest.skip(f"model pieces not installed: {exc}")
-    return load_llm(SMALL_MODEL, n_ctx=2048, n_threads=1)  # one thread: robust on a busy machine
-
-
 def test_complete_stream_and_count(llm):
     from mmrag.generate import LLM, load_llm
     assert isinstance(llm, LLM) and llm.n_ctx == 2048
