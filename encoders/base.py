@@ -53,3 +53,18 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def encode_images_or_texts(encoder: Any, inputs: Sequence[Any], batch_size: int) -> np.ndarray:
+    """Dispatch for image+text encoders: strings to `encode_texts`, PIL images to `encode_images`."""
+    from PIL import Image
+    inputs = list(inputs)
+    if not inputs:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
+    if all(isinstance(x, str) for x in inputs):
+        return encoder.encode_texts(inputs, batch_size)
+    if all(isinstance(x, Image.Image) for x in inputs):
+        return encoder.encode_images(inputs, batch_size)
+    kinds = sorted({type(x).__name__ for x in inputs})
+    raise TypeError(f"{encoder.name}.encode takes a list of str or a list of PIL.Image.Image, not a mix "
+                    f"({', '.join(kinds)}); call encode_texts / encode_images separately")

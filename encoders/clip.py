@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .base import ModelUnavailableError, l2_normalise, query_threads, torch_threads
+from .base import ModelUnavailableError, encode_images_or_texts, l2_normalise, query_threads, torch_threads
 from .clip_weights import (  # noqa: F401 - re-exported: callers import these from encoders.clip
     CHECKPOINT_FILES,
     CLIP_PRESETS,
@@ -190,17 +190,7 @@ class OpenCLIPEncoder:
 
     def encode(self, inputs: Sequence[Any], batch_size: int = 32) -> np.ndarray:
         """Strings -> text tower, PIL images -> image tower; a list must hold one kind only."""
-        from PIL import Image
-        inputs = list(inputs)
-        if not inputs:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        if all(isinstance(x, str) for x in inputs):
-            return self.encode_texts(inputs, batch_size)
-        if all(isinstance(x, Image.Image) for x in inputs):
-            return self.encode_images(inputs, batch_size)
-        kinds = sorted({type(x).__name__ for x in inputs})
-        raise TypeError(f"{self.name}.encode takes a list of str or a list of PIL.Image.Image, not a mix "
-                        f"({', '.join(kinds)}); call encode_texts / encode_images separately")
+        return encode_images_or_texts(self, inputs, batch_size)
 
     def __repr__(self) -> str:
         return f"OpenCLIPEncoder({self.name!r}, model={self.spec.model!r}, dim={self.dim}, source={self.source!r})"

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .base import ModelUnavailableError, l2_normalise
+from .base import ModelUnavailableError, encode_images_or_texts, l2_normalise
 from .base import torch_threads as _torch_threads
 from .clip import _hf_cache_dir, _hf_cached, _hub_reachable, _offline
 
@@ -157,12 +157,5 @@ class HFClipEncoder:
         return l2_normalise(out)
 
     def encode(self, inputs: Sequence[Any], batch_size: int = 32) -> np.ndarray:
-        from PIL import Image
-        inputs = list(inputs)
-        if not inputs:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        if all(isinstance(x, str) for x in inputs):
-            return self.encode_texts(inputs, batch_size)
-        if all(isinstance(x, Image.Image) for x in inputs):
-            return self.encode_images(inputs, batch_size)
-        raise TypeError(f"{self.name}.encode takes a list of str or a list of PIL.Image.Image, not a mix")
+        """Strings -> text tower, PIL images -> image tower; a list must hold one kind only."""
+        return encode_images_or_texts(self, inputs, batch_size)

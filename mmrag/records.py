@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 MODALITIES = ("text", "image", "video", "table")
@@ -33,9 +33,8 @@ class Record:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("payload")
-        return d
+        """Stored fields only (the transient payload, e.g. decoded pixels, is left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "payload"}
 
 
 @dataclass
