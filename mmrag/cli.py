@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -13,6 +14,9 @@ from .records import Hit
 
 log = logging.getLogger("mmrag")
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+# Feature modules that add their own subcommands: each has `register(sub, common)`, which adds its
+# parsers, and decorates its handlers with `@command` (handler name `cmd_<subcommand>`).
+EXTENSIONS: tuple[str, ...] = ("cli_video",)
 
 
 def command(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -141,7 +145,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 @command
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evals import run_eval
-    result = run_eval(args.name, limit=args.limit, split=args.split, library=args.library)
+    result = run_eval(args.name, limit=args.limit, split=args.split, library=args.library, offset=args.offset,
+                      dataset=args.dataset, retrieve=args.retrieve, model=args.model, predictions=args.predictions)
     _emit(args, result, "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0
 
@@ -176,6 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.add_argument("--limit", type=int, default=None)
     s.add_argument("--split", default=None)
+    s.add_argument("--offset", type=int, default=None, help="skip this many examples first")
+    s.add_argument("--dataset", default=None, help="which dataset, for evals with several (e.g. moments)")
+    s.add_argument("--retrieve", action="store_true", default=None,
+                   help="retrieve over the whole collection instead of each example's own context")
+    s.add_argument("--model", default=None, help="model name or path, for evals that generate")
+    s.add_argument("--predictions", default=None, help="write per-example predictions (JSON Lines) here")
+    for name in EXTENSIONS:
+        importlib.import_module(f"mmrag.{name}").register(sub, common)
     return p
 
 

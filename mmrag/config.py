@@ -30,19 +30,29 @@ class SpaceConfig:
 class LibraryConfig:
     spaces: dict[str, SpaceConfig]
     version: int = CONFIG_VERSION
-    max_file_mb: float = 20.0
+    max_file_mb: float = 20.0  # documents and images (read into memory)
+    max_video_mb: float = 4000.0  # videos (streamed: never read into memory whole)
     chunk_chars: int = 1000
     chunk_overlap: int = 150
     max_image_pixels: int = 100_000_000
     thumbnail_px: int = 384
     ocr: bool = True
+    # video (mmrag/video): keyframes per second, shot-cut and near-duplicate thresholds, longest segment
+    # record, keyframe cap per video (the rate drops for long videos), speech-to-text model (faster-whisper)
+    keyframe_fps: float = 1.0
+    shot_threshold: float = 0.4
+    keyframe_dedupe: float = 2.0
+    segment_s: float = 10.0
+    max_keyframes: int = 1800
+    asr: bool = True
+    asr_model: str = "tiny.en"
 
     @classmethod
     def default(cls, text_encoder: str = "minilm", image_encoder: str = "clip-vit-b-32",
                 image_encoder_params: dict | None = None) -> "LibraryConfig":
         return cls(spaces={
             "text": SpaceConfig(encoder=text_encoder, modalities=["text", "table"]),
-            "clip": SpaceConfig(encoder=image_encoder, modalities=["image"], input="image",
+            "clip": SpaceConfig(encoder=image_encoder, modalities=["image", "video"], input="image",
                                 encoder_params=image_encoder_params or {}),
         })
 

@@ -10,7 +10,7 @@ import logging
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from indexes import VectorIndex, create_index, load_index
 from .config import LibraryConfig, SpaceConfig, default_library
 from .records import Hit, Record
 from .store import Store
+
+if TYPE_CHECKING:
+    from .records import Answer
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +235,21 @@ class Library:
         """Hybrid search; see `mmrag.retrieval.search` for options."""
         from .retrieval import search
         return search(self, query, k=k, **options)
+
+    def ask(self, question: str, **options: Any) -> "Answer":
+        """Answer `question` from retrieved evidence with citations; see `mmrag.answer.ask`."""
+        from .answer import ask
+        return ask(self, question, **options)
+
+    def ask_stream(self, question: str, **options: Any) -> Iterator[Any]:
+        """`ask`, as events (evidence, tokens, the final answer); see `mmrag.answer.ask_stream`."""
+        from .answer import ask_stream
+        return ask_stream(self, question, **options)
+
+    def moments(self, video: str, query: str, k: int = 5, **options: Any) -> list[Any]:
+        """Time windows of one ingested video that match `query`; see `mmrag.video.moments`."""
+        from .video import find_moments
+        return find_moments(self, video, query, k=k, **options)
 
     def status(self) -> dict:
         counts = self.store.counts()

@@ -49,9 +49,13 @@ def fts_query(text: str, extra_terms: Sequence[str] = ()) -> str:
 
 
 def _where(modality: Sequence[str] | None, source_glob: str | None) -> tuple[str, list]:
+    """SQL conditions on records `r`; "video" also selects the transcript lines of videos (text records)."""
     clauses, args = [], []
     if modality:
-        clauses.append(f"r.modality IN ({','.join('?' * len(modality))})")
+        clause = f"r.modality IN ({','.join('?' * len(modality))})"
+        if "video" in modality and "text" not in modality:
+            clause = f"({clause} OR (r.modality = 'text' AND json_extract(r.meta, '$.view_of') = 'video'))"
+        clauses.append(clause)
         args += list(modality)
     if source_glob:
         clauses.append("r.source GLOB ?")

@@ -1,6 +1,8 @@
 """Evaluations by name (`mmrag eval NAME`)."""
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -26,8 +28,22 @@ def evalpack_dir() -> Path:
     raise FileNotFoundError("evaluation data not found: set MMRAG_EVALPACK to the evalpack folder")
 
 
+# Modules that register evals when imported (`@register_eval`).
+MODULES: tuple[str, ...] = ("images", "tabfact", "tatqa_retrieval", "wtq", "moments")
+
+
 def run_eval(name: str, **kwargs: Any) -> dict[str, Any]:
-    from . import images, tabfact, tatqa_retrieval, wtq  # noqa: F401  (each registers its evals)
+    """Run the eval called `name`; options left as None are not passed, unknown ones are refused."""
+    for module in MODULES:
+        importlib.import_module(f"{__name__}.{module}")
     if name not in EVALS:
         raise KeyError(f"unknown eval {name!r}; available: {', '.join(sorted(EVALS))}")
-    return EVALS[name](**{k: v for k, v in kwargs.items() if v is not None})
+    fn = EVALS[name]
+    given = {k: v for k, v in kwargs.items() if v is not None}
+    params = inspect.signature(fn).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        if bad := sorted(set(given) - set(params) - {"library"}):
+            raise ValueError(f"eval {name!r} does not take {', '.join('--' + b for b in bad)};"
+                             f" it takes: {', '.join(sorted(params))}")
+        given = {k: v for k, v in given.items() if k in params}
+    return fn(**given)

@@ -7,3 +7,4 @@ __all__ = ["ChunkSpec", "FileResult", "IngestError", "IngestReport", "Ingestor",
            "register_reader"]
 from . import images as _images  # noqa: E402,F401  (registers the image reader)
 from . import tables as _tables  # noqa: E402,F401  (registers the table reader)
+from . import video as _video  # noqa: E402,F401  (registers the video reader)

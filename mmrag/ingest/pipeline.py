@@ -19,7 +19,7 @@ from tqdm import tqdm
 from ..library import Library
 from ..records import Record
 from .chunking import ChunkSpec, chunk_spans
-from .readers import READERS, Document, IngestError, ReadContext, reader_for
+from .readers import READERS, SIZE_LIMITS, STREAMED, Document, IngestError, ReadContext, reader_for
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,15 @@ PAYLOAD_PX = 150_000_000  # commit a batch early when its decoded images hold th
 def _payload_px(pending: list[_Prepared]) -> int:
     return sum(r.payload.width * r.payload.height for p in pending for r in p.records
                if r.payload is not None and hasattr(r.payload, "width"))
+
+
+def sha256_file(path: Path, block: int = 8 << 20) -> str:
+    """The file's sha256, read in blocks (large media never sit in memory whole)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def discover(paths: Iterable[str | Path], skip: Sequence[Path] = ()) -> tuple[list[Path], list[str]]:
@@ -159,12 +168,17 @@ class Ingestor:
         old = self.lib.store.get_source(key)
         if old and old["status"] in ("ok", "duplicate") and old["size"] == st.st_size and old["mtime"] == st.st_mtime:
             return FileResult(key, "unchanged")
-        limit = self.lib.config.max_file_mb
+        kind, reader = found
+        field_name = SIZE_LIMITS.get(kind, "max_file_mb")
+        limit = getattr(self.lib.config, field_name)
         if st.st_size > limit * 1e6:
-            raise IngestError(f"file too large ({st.st_size / 1e6:.1f} MB > max_file_mb={limit:g});"
-                              " split it or raise max_file_mb in library.json")
-        data = path.read_bytes()
-        sha = hashlib.sha256(data).hexdigest()
+            raise IngestError(f"file too large ({st.st_size / 1e6:.1f} MB > {field_name}={limit:g});"
+                              f" split it or raise {field_name} in library.json")
+        if kind in STREAMED:  # large media: hashed in blocks, read by the reader itself
+            data, sha = b"", sha256_file(path)
+        else:
+            data = path.read_bytes()
+            sha = hashlib.sha256(data).hexdigest()
         if old and old["status"] == "ok" and old["sha256"] == sha:
             self.lib.store.put_source(key, status="ok", sha256=sha, size=st.st_size, mtime=st.st_mtime,
                                       kind=old["kind"], n_records=old["n_records"])
@@ -177,7 +191,6 @@ class Ingestor:
                 self.lib.store.put_source(key, status="duplicate", sha256=sha, size=st.st_size,
                                           mtime=st.st_mtime, error=f"same content as {dup}")
             return FileResult(key, "duplicate", message=f"same content as {dup}")
-        kind, reader = found
         doc = reader(path, data, ReadContext(self.lib.root, sha, self.lib.config, self.tools))
         for note in doc.notes:
             log.warning("%s: %s", key, note)

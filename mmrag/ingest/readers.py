@@ -47,12 +47,21 @@ class ReadContext:
 
 Reader = Callable[[Path, bytes, ReadContext], Document]
 READERS: dict[str, tuple[str, Reader]] = {}
+# Kinds whose readers open the file themselves (large media): the pipeline hashes the file in blocks
+# and passes empty `data` instead of reading it into memory; and each kind's size-limit config field.
+STREAMED: set[str] = set()
+SIZE_LIMITS: dict[str, str] = {}
 
 
-def register_reader(exts: tuple[str, ...], kind: str) -> Callable[[Reader], Reader]:
+def register_reader(exts: tuple[str, ...], kind: str, streamed: bool = False,
+                    max_mb_field: str = "max_file_mb") -> Callable[[Reader], Reader]:
+    """Register `fn` for the extensions; `streamed` readers get b"" and read `path` themselves."""
     def deco(fn: Reader) -> Reader:
         for ext in exts:
             READERS[ext] = (kind, fn)
+        if streamed:
+            STREAMED.add(kind)
+        SIZE_LIMITS[kind] = max_mb_field
         return fn
     return deco
 

@@ -16,15 +16,20 @@ from tqdm import tqdm
 from ..library import Library
 from ..records import Record
 from .images import open_image
+from ..video.probe import VideoError
 from .readers import IngestError
 
 log = logging.getLogger(__name__)
 
 
 def _input(lib: Library, space: str, rec: Record) -> Any:
-    if lib.spaces[space].input == "image":
-        return open_image(Path(rec.source).read_bytes(), lib.config.max_image_pixels)
-    return rec.text
+    """What the space's encoder reads from `rec`: its text, the image file, or a video frame."""
+    if lib.spaces[space].input != "image":
+        return rec.text
+    if rec.modality == "video":
+        from ..video.keyframes import record_image
+        return record_image(rec)
+    return open_image(Path(rec.source).read_bytes(), lib.config.max_image_pixels)
 
 
 def reindex(lib: Library, space: str, batch: int = 32, progress: bool | None = None) -> dict[str, Any]:
@@ -45,7 +50,7 @@ def reindex(lib: Library, space: str, batch: int = 32, progress: bool | None = N
                 try:
                     inputs.append(_input(lib, space, rec))
                     ids.append(int(rec.id))
-                except (IngestError, OSError) as exc:
+                except (IngestError, VideoError, OSError) as exc:
                     log.error("%s: cannot re-read for space %s: %s", rec.source, space, exc)
                     failed.append({"id": rec.id, "source": rec.source, "error": str(exc)})
             if ids:

@@ -60,6 +60,7 @@ def search(lib: "Library", query: str = "", k: int = 10, modality: str | Sequenc
            image_weight: float = IMAGE_WEIGHT) -> list[Hit]:
     """Top-k hits for `query`. `source` is a glob over source paths; `diversity` turns on MMR;
     `group_by_source` fuses per source (document-level ranking) and returns each source's best record.
+    Video hits come back as moments ({"t_start", "t_end"}), one hit per moment (mmrag.video.moment_hits).
     With `image`, spaces that embed pixels are searched with the image embedding, or with the composed
     query normalise(image_weight * e_image + (1 - image_weight) * e_text) when there is text too."""
     if unknown := set(retrievers) - set(RETRIEVERS):
@@ -84,7 +85,11 @@ def search(lib: "Library", query: str = "", k: int = 10, modality: str | Sequenc
     if diversity:
         fused = _diversify(lib, fused[:n], k, mmr_lambda)
     records = lib.store.get_records(d for d, _, _ in fused[:k])
-    return [Hit(records[d], sc, r) for d, sc, r in fused[:k] if d in records]
+    hits = [Hit(records[d], sc, r) for d, sc, r in fused[:k] if d in records]
+    if any(h.record.modality == "video" or h.record.meta.get("view_of") == "video" for h in hits):
+        from ..video import moment_hits  # keyframes, segments, transcript lines -> one hit per moment
+        hits = moment_hits(lib, query, fused, k, image=image, qvecs=qvecs, modality=mods)
+    return hits
 
 
 def _image_spaces(lib: "Library") -> list[str]:
