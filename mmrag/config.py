@@ -32,11 +32,13 @@ class LibraryConfig:
     version: int = CONFIG_VERSION
     max_file_mb: float = 20.0  # documents and images (read into memory)
     max_video_mb: float = 4000.0  # videos (streamed: never read into memory whole)
+    max_table_mb: float = 2000.0  # CSV/Excel/Parquet/JSONL (streamed in chunks into DuckDB)
     chunk_chars: int = 1000
     chunk_overlap: int = 150
     max_image_pixels: int = 100_000_000
     thumbnail_px: int = 384
     ocr: bool = True
+    table_row_records: int = 2000  # rows per table indexed as row-group records (-1: every row)
     # video (mmrag/video): keyframes per second, shot-cut and near-duplicate thresholds, longest segment
     # record, keyframe cap per video (the rate drops for long videos), speech-to-text model (faster-whisper)
     keyframe_fps: float = 1.0

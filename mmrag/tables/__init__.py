@@ -5,9 +5,10 @@ from .clean import ColumnInfo, apply_types, infer_columns, parse_numbers, sql_na
 from .db import TableDB, TableInfo, qident, table_id_for
 from .load import Sheet, TableFileError, read_table_file, read_tabfact_table, read_wtq_csv
 from .qa import TableAnswer, answer_table_question
+from .retrieve import index_tables, rank_tables
 from .sql import QueryResult, SafeSQL, SQLError, SQLRefused, SQLTimeout, check_sql
 
 __all__ = ["ColumnInfo", "apply_types", "infer_columns", "parse_numbers", "sql_names", "TableDB", "TableInfo",
            "qident", "table_id_for", "Sheet", "TableFileError", "read_table_file", "read_tabfact_table",
            "read_wtq_csv", "QueryResult", "SafeSQL", "SQLError", "SQLRefused", "SQLTimeout", "check_sql",
-           "TableAnswer", "answer_table_question"]
+           "TableAnswer", "answer_table_question", "index_tables", "rank_tables"]

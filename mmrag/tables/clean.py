@@ -14,6 +14,7 @@ import pandas as pd
 
 NULL_TOKENS = {"", "-", "—", "–", "n/a", "na", "null", "none", "nan", "?", "none.", "n.a."}
 MIN_PARSED = 0.9  # share of non-empty values that must parse for a column to get a type
+INFER_SAMPLE = 2000  # non-empty values per column a type is decided from (spread over the first chunk)
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y",
                 "%m/%d/%Y", "%d/%m/%Y", "%B %d %Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
 _CURRENCY = "$€£¥₹"
@@ -22,6 +23,9 @@ _NUM = {
     ",": re.compile(rf"^\(?[-+−]?[{_CURRENCY}]?\s?(?:\d{{1,3}}(?:[.\s]\d{{3}})+|\d+)?(?:,\d+)?\s?[{_CURRENCY}%]?\)?$"),
 }
 _HAS_DIGIT = re.compile(r"\d")
+_MARKS = r"(?<=\d)\s?(\[[^\]]{1,8}\]|[*†‡#+]+)$"  # footnote marks after a number
+_NOTE = r"(?<=\d)\s+\([^()]{1,40}\)$"  # '62.4 (2009)'
+_EN_MINUS = r"^–(?=\d)"  # '–0.4': an en dash used as a minus sign
 _UNIT = re.compile(r"^(.*?\d)\s?([A-Za-z]{1,8}\.?)$")
 _ORDINAL = {"st", "nd", "rd", "th"}
 
@@ -67,8 +71,12 @@ def is_null_text(s: pd.Series) -> pd.Series:
 
 
 def parse_numbers(s: pd.Series, decimal: str = ".") -> pd.Series:
-    """Numbers like '1,234', '12%', '$5.3', '(12)', '−4' as floats; NaN where a value is not a number."""
-    t = s.astype("string").str.strip()
+    """Numbers like '1,234', '12%', '$5.3', '(12)', '−4', '–0.4' as floats; NaN where a value is not a number.
+
+    Footnote marks after a number ('11,429*', '2008†', '91[3]', '231+') and a trailing note in
+    parentheses ('62.4 (2009)') are ignored."""
+    t = s.astype("string").str.strip().str.replace(_MARKS, "", regex=True).str.replace(_NOTE, "", regex=True)
+    t = t.str.replace(_EN_MINUS, "-", regex=True)
     ok = t.str.match(_NUM[decimal]).fillna(False) & t.str.contains(_HAS_DIGIT).fillna(False)
     neg = t.str.startswith("(") & t.str.endswith(")") | t.str.contains("^\\(?[-−]", regex=True)
     t = t.str.replace(f"[()\\s{_CURRENCY}%+−-]", "", regex=True)
@@ -102,6 +110,8 @@ def infer_column(raw: pd.Series, name: str, original: str, decimal: str = ".") -
     info.non_null = len(values)
     if not len(values):
         return info
+    if len(values) > INFER_SAMPLE:  # evenly spread, so a column's late rows count as much as its first ones
+        values = values.iloc[:: len(values) // INFER_SAMPLE].iloc[:INFER_SAMPLE]
     nums = parse_numbers(values, decimal)
     if nums.notna().mean() >= MIN_PARSED:
         integral = (nums.dropna() % 1 == 0).all() and nums.abs().max() < 2**62

@@ -118,9 +118,11 @@ class TableDB:
             if not infos:
                 infos = infer_columns(chunk, sheet.originals, sheet.decimal)
                 self._create(con, tid, chunk, infos)
+                for info in infos:  # inference saw a sample: count failures over every row below
+                    info.failed = 0
             typed = apply_types(chunk, infos)
-            for info in infos:  # values that did not parse in later chunks are NULL too: count them
-                if n and info.kind not in ("text", "native"):
+            for info in infos:  # non-empty values that did not parse are NULL in the typed copy: count them
+                if info.kind not in ("text", "native"):
                     info.failed += int((typed[info.name].isna() & ~is_null_text(raw[info.name])).sum())
             con.register("_chunk_raw", raw)
             con.register("_chunk_typed", typed)
@@ -159,6 +161,16 @@ class TableDB:
         with self._writer() as con:
             self._drop(con, table_id)
 
+    def drop_source(self, source: str) -> list[str]:
+        """Remove every table loaded from `source` (e.g. a file that was removed or is re-ingested)."""
+        with self._writer() as con:
+            ids = [r[0] for r in con.execute(f"SELECT table_id FROM {META} WHERE source = ?", [source]).fetchall()]
+            for tid in ids:
+                self._drop(con, tid)
+        if ids:
+            log.info("dropped %d table(s) of %s", len(ids), source)
+        return ids
+
     def tables(self) -> list[TableInfo]:
         """Every stored table."""
         rows = self.reader.execute(f"SELECT table_id, source, sheet, n_rows, meta FROM {META} ORDER BY source, sheet")
@@ -188,15 +200,19 @@ class TableDB:
         res = self.reader.execute(f"SELECT * FROM {info.raw_table if raw else table_id} LIMIT {int(n)}")
         return [dict(zip(res.columns, r)) for r in res.rows]
 
-    def distinct_values(self, table_id: str, column: str, limit: int = 50) -> list[str]:
-        """Distinct raw (text) values of one column, most frequent first."""
+    def distinct_values(self, table_id: str, column: str, limit: int = 50, scan_rows: int | None = None,
+                        timeout: float | None = None) -> list[str]:
+        """Distinct raw (text) values of one column, most frequent first (of the first `scan_rows` rows)."""
         info = self.info(table_id)
         names = [c.name for c in info.columns]
         if column not in names:
             raise KeyError(f"unknown column {column!r} in {table_id}; columns: {names}")
         col = qident(column)
-        res = self.reader.execute(f"SELECT {col} FROM {info.raw_table} WHERE trim({col}) <> '' "
-                                  f"GROUP BY {col} ORDER BY count(*) DESC, min(rowid) LIMIT {int(limit)}")
+        src = info.raw_table if scan_rows is None else f"(SELECT {col}, rowid AS r FROM {info.raw_table} " \
+            f"ORDER BY rowid LIMIT {int(scan_rows)})"
+        order = "min(rowid)" if scan_rows is None else "min(r)"
+        res = self.reader.execute(f"SELECT {col} FROM {src} WHERE trim({col}) <> '' "
+                                  f"GROUP BY {col} ORDER BY count(*) DESC, {order} LIMIT {int(limit)}", timeout=timeout)
         return [r[0] for r in res.rows]
 
     def query(self, sql: str, timeout: float | None = None, max_rows: int | None = None) -> QueryResult:

@@ -22,7 +22,7 @@ import pandas as pd
 from .clean import sql_names
 
 log = logging.getLogger(__name__)
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 25_000  # rows per streamed chunk: peak memory follows this, not the file size
 SAMPLE_BYTES = 1 << 16
 TEXT_SUFFIXES = {".csv", ".tsv", ".tab", ".txt"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}

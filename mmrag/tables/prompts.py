@@ -1,6 +1,8 @@
 """Prompt text for table question answering: the instructions and hand-written few-shot examples."""
 from __future__ import annotations
 
+import re
+
 SYSTEM = (
     "You write one DuckDB SQL query that answers a question about a table. The table is named t; "
     "row_id is the row order (1 = first row), use it for first/last/next/previous/above/below. "
@@ -27,6 +29,12 @@ FEW_SHOT: list[tuple[str, str]] = [
     (_ex('"Rank" BIGINT: 1, 2, 3\n"Athlete" VARCHAR: \'Mia Berg\', \'Ana Lotz\', \'Ivo Kral\'\n'
          '"Country" VARCHAR: \'Norway\', \'Germany\'', "who finished right after ana lotz?", '"Athlete": \'Ana Lotz\''),
      'SELECT "Athlete" FROM t WHERE row_id = (SELECT row_id + 1 FROM t WHERE "Athlete" = \'Ana Lotz\')'),
+    (_ex('"Team" VARCHAR: \'Spain\', \'Chile\', \'Peru\'\n"Wins" BIGINT: 5, 4, 4',
+         "which team is listed before chile?", '"Team": \'Chile\''),
+     'SELECT "Team" FROM t WHERE row_id = (SELECT row_id - 1 FROM t WHERE "Team" = \'Chile\')'),
+    (_ex('"Name" VARCHAR: \'Tom Reyes\', \'Ada Kim\', \'Joe Park\'\n"Age" BIGINT: 24, 31, 24',
+         "who is the same age as reyes?", '"Name": \'Tom Reyes\''),
+     'SELECT "Name" FROM t WHERE "Age" = (SELECT "Age" FROM t WHERE "Name" = \'Tom Reyes\') AND "Name" <> \'Tom Reyes\''),
     (_ex('"Year" BIGINT: 2004, 2005, 2006\n"Film" VARCHAR: \'The Long Road\', \'Blue Harbor\'\n'
          '"Role" VARCHAR: \'Anna\', \'Herself\'', "in which year did she appear in the most films?"),
      'SELECT "Year" FROM t GROUP BY "Year" ORDER BY COUNT(*) DESC LIMIT 1'),
@@ -43,3 +51,25 @@ FEW_SHOT: list[tuple[str, str]] = [
          "what was the last venue?"),
      'SELECT "Venue" FROM t ORDER BY row_id DESC LIMIT 1'),
 ]
+
+
+# Extra instructions added to a question's prompt when its words call for them (see `question_hints`).
+HINTS: list[tuple[str, str]] = [
+    (r"\b(before|after|previous|preceding|prior|next|following|above|below|listed|consecutive)\b",
+     "Here before/above/previous means a smaller row_id and after/below/next a larger row_id (row order, "
+     "not alphabetical order)."),
+    (r"\b(first|last|top|bottom)\b(?!\s+(place|position|round|half|quarter))",
+     "If first/last refers to the table's order, use ORDER BY row_id (ASC for first, DESC for last)."),
+    (r"\b(second|third|fourth|fifth|2nd|3rd|4th|5th)\s+(highest|lowest|largest|smallest|most|least|best|worst|"
+     r"longest|shortest|biggest|tallest|oldest|youngest|fastest|slowest|greatest|fewest)\b",
+     "For 'second highest' sort by that value and skip the first row: ORDER BY ... DESC LIMIT 1 OFFSET 1."),
+    (r"^\s*(name|list|give|tell me)\s+(one|a|an|any)\b|\bat least one\b",
+     "The question wants a single answer: add LIMIT 1."),
+    (r"\b(which|who|what)\b.*\bor\b", "The question names its candidates: compare only their rows (WHERE ... IN (...)) "
+     "and return one of them."),
+]
+
+
+def question_hints(question: str) -> list[str]:
+    """The hints whose pattern matches the question."""
+    return [text for pattern, text in HINTS if re.search(pattern, question, re.I)]

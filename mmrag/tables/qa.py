@@ -1,9 +1,12 @@
 """Answer a question about a table: the model writes DuckDB SQL, it runs safely, errors are fed back.
 
-Flow: pick the table, describe it (typed columns, example values, cells matching the question),
-ask for one SQL query over `t` (a CTE over the stored table with a 1-based `row_id`), run it
-read-only with a timeout, retry with the error (bounded), map projected values back to the raw
-cell text, and fall back to reading a small table directly when no query works.
+Flow: pick the table, describe it (typed columns with example values or the first rows, total
+rows, cells matching the question, hints the question's wording calls for), ask for one SQL query
+over `t` (a CTE over the stored table with a 1-based `row_id`), run it read-only with a timeout,
+feed back errors and, once each, results that cannot be the answer (no rows, text for 'how
+many', a number for 'who', a total row, text compared alphabetically), map projected values back
+to the raw cell text, optionally vote over sampled queries (self-consistency), and fall back to
+reading a small table directly when no query works.
 """
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ from typing import Any, Sequence
 from ..generate.llm import LLM, Message
 from .context import TableView, words
 from .db import TableDB
-from .prompts import FEW_SHOT, READ_SYSTEM, SYSTEM
+from .prompts import FEW_SHOT, READ_SYSTEM, SYSTEM, question_hints
+from .repair import EMPTY, complaint, repairs
 from .sql import QueryResult, SQLError
 
 log = logging.getLogger(__name__)
@@ -39,7 +43,9 @@ class TableAnswer:
     error: str | None = None
     attempts: int = 0
     seconds: float = 0.0
-    method: str = "sql"  # sql | vote | read | none
+    method: str = "sql"  # sql | repair | vote | read | none
+    votes: list[tuple[list[str], int]] = field(default_factory=list)  # (answer, queries giving it), candidates > 1
+    first_answer: list[str] = field(default_factory=list)  # the greedy query's answer, before voting/reading
 
 
 def extract_sql(text: str) -> str:
@@ -51,9 +57,10 @@ def extract_sql(text: str) -> str:
     return sql.split(";")[0].strip()
 
 
-def wrap_sql(sql: str, table_id: str) -> str:
-    """`sql` over `t`, a CTE that adds a 1-based `row_id` to the stored table."""
-    cte = f"t AS (SELECT CAST(rowid + 1 AS INTEGER) AS row_id, * FROM {table_id})"
+def wrap_sql(sql: str, table_id: str, skip_rows: Sequence[int] = ()) -> str:
+    """`sql` over `t`, a CTE that adds a 1-based `row_id` to the stored table (minus `skip_rows`, 0-based)."""
+    where = f" WHERE rowid NOT IN ({', '.join(str(int(r)) for r in skip_rows)})" if skip_rows else ""
+    cte = f"t AS (SELECT CAST(rowid + 1 AS INTEGER) AS row_id, * FROM {table_id}{where})"
     m = _WITH.match(sql)
     if m:
         return f"WITH {m.group(1) or ''}{cte}, {sql[m.end():]}"
@@ -104,44 +111,62 @@ def pick_table(question: str, db: TableDB, tables: Sequence[str]) -> str:
 
 
 def messages(view: TableView, question: str, system: str = SYSTEM,
-              few_shot: Sequence[tuple[str, str]] = FEW_SHOT) -> list[Message]:
+             few_shot: Sequence[tuple[str, str]] = FEW_SHOT, rows: int = 0, hints: bool = True) -> list[Message]:
+    """System prompt, few-shot turns, then the table (schema, first `rows` rows, matches) and the question."""
     msgs: list[Message] = [{"role": "system", "content": system}]
     for user, sql in few_shot:
         msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": sql}]
-    msgs.append({"role": "user", "content": f"{view.schema_text(question)}\nQuestion: {question}"})
+    extra = "".join("\n" + h for h in question_hints(question)) if hints else ""
+    schema = view.schema_text(question, rows=rows, totals=hints)
+    msgs.append({"role": "user", "content": f"{schema}\nQuestion: {question}{extra}"})
     return msgs
 
 
-def ask(llm: LLM, msgs: list[Message], **kw: Any) -> str | None:
-    """The model's greedy reply, or None when the prompt is longer than its context window."""
+def ask(llm: LLM, msgs: list[Message], temperature: float = 0.0, **kw: Any) -> str | None:
+    """The model's reply (greedy by default), or None when the prompt is longer than its context window."""
     try:
-        return llm.complete(msgs, temperature=0.0, **kw)
+        return llm.complete(msgs, temperature=temperature, **kw)
     except ValueError as exc:  # llama.cpp: "Requested tokens (...) exceed context window"
         log.warning("prompt too long for %s: %s", llm.name, exc)
         return None
 
 
-def _run(db: TableDB, view: TableView, sql: str) -> tuple[list[str], QueryResult]:
-    res = db.query(wrap_sql(sql, view.info.table_id))
+def _run(db: TableDB, view: TableView, sql: str, skip_rows: Sequence[int] = ()) -> tuple[list[str], QueryResult]:
+    res = db.query(wrap_sql(sql, view.info.table_id, skip_rows))
     return answer_values(res, view), res
 
 
+def _repaired(db: TableDB, view: TableView, question: str, sql: str,
+              values: list[str]) -> tuple[list[str], QueryResult] | None:
+    """The first repair of a doubtful result (see `repair.repairs`) that runs and gives a clean answer."""
+    for fixed, skip in repairs(question, sql, values, view):
+        try:
+            new, res = _run(db, view, fixed, skip)
+        except SQLError:
+            continue
+        if new and complaint(question, new, fixed) is None:
+            log.debug("repaired %s -> %s (skip %s)", sql, fixed, skip)
+            return new, res
+    return None
+
+
 def sql_loop(llm: LLM, db: TableDB, view: TableView, question: str, ans: TableAnswer, max_attempts: int = 3,
-             max_tokens: int = 160, msgs: list[Message] | None = None) -> None:
-    """Ask for SQL, run it, feed errors (and one empty result) back, up to `max_attempts` times."""
+             max_tokens: int = 160, msgs: list[Message] | None = None, check: bool = True) -> None:
+    """Ask for SQL, run it, feed errors back, up to `max_attempts` queries. With `check`, a result
+    that is likely wrong is first repaired (total rows, alphabetical comparisons), else sent back once
+    per kind (empty, wrong kind of answer); a result that was complained about is kept when no later
+    query does better. Without `check`, only an empty result is sent back (once)."""
     msgs = msgs or messages(view, question)
-    empty_retried = False
+    complained: set[str] = set()
+    fallback: tuple[list[str], str, QueryResult] | None = None
     while ans.attempts < max_attempts:
         ans.attempts += 1
         reply = ask(llm, msgs, max_tokens=max_tokens, stop=[";", "\n\n"])
-        if reply is None:
-            ans.error = "the prompt does not fit the model's context window"
-            return
-        if not _START.search(reply):  # prose instead of SQL: retrying rarely helps, so stop here
-            ans.error = f"no SQL in the reply: {reply[:80]!r}"
-            return
-        sql = extract_sql(reply)
-        ans.sql = sql
+        if reply is None or not _START.search(reply):  # prose instead of SQL: retrying rarely helps
+            ans.error = "the prompt does not fit the model's context window" if reply is None else \
+                f"no SQL in the reply: {reply[:80]!r}"
+            break
+        sql = ans.sql = extract_sql(reply)
         try:
             values, res = _run(db, view, sql)
         except SQLError as exc:
@@ -151,34 +176,66 @@ def sql_loop(llm: LLM, db: TableDB, view: TableView, question: str, ans: TableAn
                      {"role": "user", "content": f"The query failed: {ans.error}\nReply with the corrected SQL only."}]
             continue
         ans.rows, ans.error = res.rows[:50], None
-        if values or empty_retried:
+        problem = complaint(question, values, sql) if check else (None if values else ("empty", EMPTY))
+        if problem and check and (fixed := _repaired(db, view, question, sql, values)):
+            (values, res), problem = fixed, None
+            ans.rows, ans.method = res.rows[:50], "repair"
+        if problem is None or problem[0] in complained:
             ans.answer = values
             return
-        empty_retried = True
-        msgs += [{"role": "assistant", "content": sql},
-                 {"role": "user", "content": "The query returned no rows. Check the exact values and column names "
-                                             "shown above. Reply with the corrected SQL only."}]
+        complained.add(problem[0])
+        fallback = (values, sql, res) if values else fallback
+        msgs += [{"role": "assistant", "content": sql}, {"role": "user", "content": problem[1]}]
+    if fallback and not ans.answer:
+        ans.answer, ans.sql, ans.rows, ans.error = fallback[0], fallback[1], fallback[2].rows[:50], None
 
 
-def _vote(llm: LLM, db: TableDB, view: TableView, question: str, ans: TableAnswer, k: int,
+def _key(values: Sequence[str]) -> frozenset[str]:
+    """Answers compared as sets of lower-cased values (the order of a list does not matter)."""
+    return frozenset(" ".join(v.lower().split()) for v in values)
+
+
+def _vote(llm: LLM, db: TableDB, view: TableView, msgs: list[Message], ans: TableAnswer, k: int,
           max_tokens: int, temperature: float) -> None:
-    """Self-consistency: add k sampled queries, keep the answer most of them give (ties: greedy's)."""
-    counts: Counter[tuple[str, ...]] = Counter()
+    """Self-consistency: add k sampled queries, keep the answer most of them give (ties: greedy's).
+
+    Queries that fail or return nothing do not vote; when the greedy query gave nothing, the
+    samples alone decide (so voting doubles as a retry)."""
+    counts: Counter[frozenset[str]] = Counter()
+    first: dict[frozenset[str], tuple[list[str], str, QueryResult]] = {}
     if ans.answer:
-        counts[tuple(ans.answer)] += 1
-    msgs = messages(view, question)
+        counts[_key(ans.answer)] += 1
     for i in range(k):
-        reply = llm.complete(msgs, max_tokens=max_tokens, temperature=temperature, stop=[";", "\n\n"], seed=1000 + i)
+        reply = ask(llm, msgs, max_tokens=max_tokens, stop=[";", "\n\n"], temperature=temperature, seed=1000 + i)
+        if reply is None:
+            break
+        sql = extract_sql(reply)
         try:
-            values, _ = _run(db, view, extract_sql(reply))
+            values, res = _run(db, view, sql)
         except SQLError:
             continue
         if values:
-            counts[tuple(values)] += 1
-    if counts:
-        best, n = counts.most_common(1)[0]
-        if not ans.answer or n > counts[tuple(ans.answer)]:
-            ans.answer, ans.method = list(best), "vote"
+            counts[_key(values)] += 1
+            first.setdefault(_key(values), (values, sql, res))
+    shown = {k_: v[0] for k_, v in first.items()}
+    if ans.answer:
+        shown.setdefault(_key(ans.answer), ans.answer)
+    ans.votes = [(list(shown[k_]), n) for k_, n in counts.most_common(8)]
+    if not counts:
+        return
+    best, n = counts.most_common(1)[0]
+    if not ans.answer or (n > counts[_key(ans.answer)] and best in first):
+        values, sql, res = first[best]
+        ans.answer, ans.sql, ans.rows, ans.error, ans.method = values, sql, res.rows[:50], None, "vote"
+
+
+def drop_mentioned(question: str, values: list[str]) -> list[str]:
+    """A list answer without the values the question itself names ('who is the same age as X?' is not X)."""
+    if len(values) < 2:
+        return values
+    q = " " + " ".join(words(question)) + " "
+    kept = [v for v in values if not (words(v) and " " + " ".join(words(v)) + " " in q)]
+    return kept or values
 
 
 def read_directly(llm: LLM, view: TableView, question: str, max_rows: int = 40) -> list[str]:
@@ -198,11 +255,16 @@ def read_directly(llm: LLM, view: TableView, question: str, max_rows: int = 40) 
 
 def answer_table_question(question: str, tables: Sequence[str], llm: LLM, db: TableDB, *, max_attempts: int = 2,
                           max_tokens: int = 160, candidates: int = 1, temperature: float = 0.7,
-                          read_fallback_rows: int = 40) -> TableAnswer:
+                          read_fallback_rows: int = 20, prompt_rows: int = 0, hints: bool = True,
+                          drop_named: bool = True, check_answers: bool = True) -> TableAnswer:
     """Answer `question` from one of `tables` (ids in `db`) with model-written SQL.
 
-    candidates > 1 adds that many - 1 sampled queries and votes (self-consistency);
-    tables of at most `read_fallback_rows` rows are read directly when no query gives an answer.
+    The prompt shows typed columns with example values, or the first `prompt_rows` rows when > 0;
+    `hints` adds row-order/total-row notes the question calls for. candidates > 1 adds that many - 1
+    sampled queries and votes (self-consistency); tables of at most `read_fallback_rows` rows are
+    read directly when no query gives an answer; `drop_named` removes the question's own entities
+    from a list answer; `check_answers` sends back, once, a result of the wrong kind (text for
+    'how many', a number for 'who').
     """
     if not tables:
         raise ValueError("no tables given: pass at least one table id")
@@ -210,11 +272,15 @@ def answer_table_question(question: str, tables: Sequence[str], llm: LLM, db: Ta
     tid = pick_table(question, db, tables)
     view = TableView.load(db, tid)
     ans = TableAnswer(answer=[], table_id=tid)
-    sql_loop(llm, db, view, question, ans, max_attempts, max_tokens)
+    msgs = messages(view, question, rows=prompt_rows, hints=hints)
+    sql_loop(llm, db, view, question, ans, max_attempts, max_tokens, msgs=list(msgs), check=check_answers)
+    ans.first_answer = list(ans.answer)
     if candidates > 1:
-        _vote(llm, db, view, question, ans, candidates - 1, max_tokens, temperature)
+        _vote(llm, db, view, msgs, ans, candidates - 1, max_tokens, temperature)
     if not ans.answer and 0 < len(view.raw) <= read_fallback_rows:
         ans.answer, ans.method = read_directly(llm, view, question, read_fallback_rows), "read"
+    if drop_named:
+        ans.answer = drop_mentioned(question, ans.answer)
     if not ans.answer:
         ans.method = "none"
     ans.seconds = time.perf_counter() - t0

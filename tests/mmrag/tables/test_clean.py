@@ -13,12 +13,14 @@ from mmrag.tables import TableDB, apply_types, infer_columns, parse_numbers, sql
 @pytest.mark.parametrize("text, value", [
     ("1,234", 1234.0), ("12%", 12.0), ("$5.3", 5.3), ("(12)", -12.0), ("−4", -4.0), ("-1,234.5", -1234.5),
     ("€ 7", 7.0), ("0.25", 0.25),
+    ("11,429*", 11429.0), ("2008†", 2008.0), ("91[3]", 91.0), ("231+", 231.0), ("62.4 (2009)", 62.4),  # notes
+    ("–0.4", -0.4),  # an en dash as a minus sign
 ])
 def test_parse_numbers(text, value):
     assert parse_numbers(pd.Series([text]))[0] == pytest.approx(value)
 
 
-@pytest.mark.parametrize("text", ["abc", "1,2,3", "12 apples and 3", "", "1-2"])
+@pytest.mark.parametrize("text", ["abc", "1,2,3", "12 apples and 3", "", "1-2", "–", "abc (2)", "#", "29–16"])
 def test_non_numbers_do_not_parse(text):
     assert pd.isna(parse_numbers(pd.Series([text]))[0])
 
@@ -64,3 +66,14 @@ def test_db_keeps_raw_and_typed(tmp_path):
                                                                      ("Pop._2", "Pop.", "BIGINT")]
         assert db.sample_rows(tid, raw=True) == [{"Pop.": "1,234", "Pop._2": "12%"}, {"Pop.": "", "Pop._2": "5%"}]
         assert db.sample_rows(tid) == [{"Pop.": 1234, "Pop._2": 12}, {"Pop.": None, "Pop._2": 5}]
+
+
+def test_types_come_from_a_sample_but_every_failure_is_counted(tmp_path, monkeypatch):
+    from mmrag.tables import clean
+    monkeypatch.setattr(clean, "INFER_SAMPLE", 50)
+    rows = [[str(i), f"{i}%"] for i in range(1000)] + [["oops", "5%"]]
+    with TableDB(tmp_path / "t.duckdb") as db:
+        tid = db.add_rows(["n", "pct"], rows, source="x")
+        n, pct = db.info(tid).columns
+        assert (n.kind, n.failed, pct.kind, pct.percent, pct.failed) == ("integer", 1, "integer", True, 0)
+        assert db.query(f"SELECT COUNT(n), SUM(pct) FROM {tid}").rows == [(1000, 499505)]

@@ -98,6 +98,7 @@ def test_large_csv_is_streamed_in_chunks(tmp_path):
         [tid] = db.add_file(path, chunk_rows=10_000)
         assert db.query(f"SELECT COUNT(*), MAX(amount) FROM {tid}").rows == [(60_000, 179_997)]
         assert db.distinct_values(tid, "label", limit=2) == ["row 0", "row 1"]
+        assert db.distinct_values(tid, "label", limit=3, scan_rows=10) == ["row 0", "row 1", "row 2"]  # 2 each
         with pytest.raises(KeyError, match="columns"):
             db.distinct_values(tid, "nope")
         db.drop(tid)

@@ -43,6 +43,16 @@ def test_wrapped_queries_see_row_id(db):
     assert res.rows == [(2,)]
 
 
+@pytest.mark.parametrize("where, club", [("row_id > 1", "Lakeside FC"), ("row_id <> 2", "Harbor United"),
+                                         ("row_id NOT IN (2)", "Harbor United")])
+def test_row_id_filters_with_top_n(db, where, club):
+    # a DuckDB 2.0 optimizer bug turned these into INTERNAL errors (late materialization is off)
+    sql = f'SELECT "Club" FROM t WHERE {where} ORDER BY "Attendance" DESC LIMIT 1'
+    assert db.query(wrap_sql(sql, db.tid)).rows == [(club,)]
+    assert db.query(wrap_sql('SELECT "Club" FROM t ORDER BY "Attendance" DESC LIMIT 1', db.tid, skip_rows=[1])).rows == \
+        [("Harbor United",)]
+
+
 def test_answers_use_raw_cell_text_when_projected(db):
     view = TableView.load(db, db.tid)
     res = db.query(wrap_sql('SELECT "Attendance" FROM t ORDER BY "Attendance" DESC LIMIT 1', db.tid))
@@ -70,7 +80,7 @@ class ScriptedLLM:
         self.replies, self.prompts = list(replies), []
 
     def complete(self, prompt, max_tokens=256, temperature=0.0, stop=None, seed=None):
-        self.prompts.append(prompt)
+        self.prompts.append(list(prompt) if isinstance(prompt, list) else prompt)
         reply = self.replies.pop(0)
         if isinstance(reply, Exception):
             raise reply

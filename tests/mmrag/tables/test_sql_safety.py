@@ -34,6 +34,14 @@ def test_select_and_with_run(db):
     "ATTACH '/tmp/mmrag-other.duckdb' AS o",
     "CALL pragma_version()",
     "EXPLAIN SELECT 1",
+    "COPY (SELECT * FROM {t}) TO '/tmp/mmrag-leak.csv'",
+    "EXPORT DATABASE '/tmp/mmrag-export'",
+    "CREATE TEMP TABLE y AS SELECT 1",
+    "WITH x AS (SELECT 1) INSERT INTO {t} SELECT 'e', 5",
+    "DETACH t",
+    "USE memory",
+    "VACUUM",
+    "CHECKPOINT",
 ])
 def test_non_select_statements_are_refused(db, sql):
     with pytest.raises(SQLRefused, match="refused"):
@@ -49,6 +57,11 @@ def test_two_statements_are_refused(db):
     "SELECT * FROM read_csv('/etc/passwd')",
     "SELECT * FROM read_text('/etc/hostname')",
     "SELECT * FROM glob('/etc/*')",
+    "SELECT * FROM read_parquet('/tmp/x.parquet')",
+    "SELECT * FROM read_json('/etc/x.json')",
+    "SELECT * FROM read_blob('/etc/hostname')",
+    "SELECT * FROM 'https://example.com/x.csv'",
+    "SELECT * FROM read_csv('https://example.com/x.csv')",
 ])
 def test_file_access_inside_select_is_refused(db, sql):
     with pytest.raises(SQLRefused, match="external access is disabled"):
@@ -59,6 +72,13 @@ def test_file_path_as_table_is_not_read(db):
     with pytest.raises(SQLError) as err:  # replacement scans are off: the path is just an unknown table
         db.query("SELECT * FROM '/etc/passwd'")
     assert "root:" not in str(err.value)
+
+
+@pytest.mark.parametrize("sql", ["SELECT * FROM sqlite_scan('/tmp/x.db', 't')",
+                                 "SELECT * FROM postgres_scan('host=localhost', 'public', 't')"])
+def test_extensions_are_not_loaded_on_demand(db, sql):
+    with pytest.raises(SQLError, match="not in the catalog|does not exist"):
+        db.query(sql)
 
 
 def test_settings_cannot_be_unlocked(db):

@@ -1,0 +1,53 @@
+"""Find the table a question is about with the library's own retrieval over table records.
+
+The records are the ones ingestion writes (`mmrag.ingest.tables.table_records`: a table-level
+record, row groups, one distinct-values record per column), so the same code ranks tables for
+`mmrag eval wtq --retrieve` and for questions asked of a library. Tables are ranked by their
+best record in the library's hybrid search (dense + BM25 fused by RRF, record level: an Excel
+file's sheets stay separate tables).
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Mapping
+
+from tqdm import tqdm
+
+if TYPE_CHECKING:
+    from ..library import Library
+    from .db import TableDB
+
+log = logging.getLogger(__name__)
+SEARCH_DEPTH = 50  # records fetched per question before grouping them by table
+
+
+def index_tables(lib: "Library", db: "TableDB", tables: Mapping[str, str], row_limit: int = 2000,
+                 batch: int = 512) -> int:
+    """Add the records of `tables` (source label -> table id in `db`) to `lib`; returns how many."""
+    from ..ingest.tables import table_records
+    pending, n = [], 0
+    for source, tid in tqdm(tables.items(), desc="index tables", unit="table", disable=None):
+        for rec in table_records(db, tid, "table", row_limit):
+            rec.source = source
+            pending.append(rec.with_uid(tid))
+        if len(pending) >= batch:
+            n += len(lib.add_records(pending))
+            pending = []
+    if pending:
+        n += len(lib.add_records(pending))
+    lib.flush()
+    return n
+
+
+def rank_tables(lib: "Library", question: str, k: int = 5, **search_options: Any) -> list[str]:
+    """Ids of the `k` tables whose records best match `question`, best first."""
+    opts = {"modality": "table", **search_options}
+    hits = lib.search(question, k=SEARCH_DEPTH, **opts)
+    ranked: list[str] = []
+    for hit in hits:
+        tid = hit.record.locator.get("table")
+        if tid and tid not in ranked:
+            ranked.append(tid)
+            if len(ranked) == k:
+                break
+    return ranked
