@@ -29,7 +29,7 @@ def evalpack_dir() -> Path:
 
 
 # Modules that register evals when imported (`@register_eval`).
-MODULES: tuple[str, ...] = ("images", "tabfact", "tatqa_retrieval", "wtq", "moments")
+MODULES: tuple[str, ...] = ("images", "tabfact", "tatqa_retrieval", "wtq", "tatqa", "moments")
 
 
 def run_eval(name: str, **kwargs: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 Message = dict[str, str]
 Prompt = Union[str, list[Message]]
 _CACHE: dict[tuple[str, int, int], Any] = {}
+_LOCKS: dict[int, threading.RLock] = {}  # id(Llama) -> the lock serialising its calls
 _LOCK = threading.Lock()
 
 
@@ -58,13 +59,23 @@ def _load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
             t0 = time.perf_counter()
             _CACHE[key] = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
                                 n_threads_batch=n_threads, verbose=False)
+            _LOCKS[id(_CACHE[key])] = threading.RLock()
             log.info("loaded %s (n_ctx=%d, %d threads) in %.1f s", path.name, n_ctx, n_threads,
                      time.perf_counter() - t0)
         return _CACHE[key]
 
 
 class LlamaCppLLM:
-    """A GGUF model run by llama.cpp; chat prompts use the chat template stored in the model."""
+    """A GGUF model run by llama.cpp; chat prompts use the chat template stored in the model.
+
+    One llama.cpp instance serves every `LlamaCppLLM` of the same (file, n_ctx, threads) in the
+    process; a lock serialises their calls (a llama.cpp context is not thread-safe), so threads
+    may share it: a streaming call holds the lock until its stream ends or is closed.
+    Threads default to $MMRAG_LLM_THREADS, else every core; on a machine busy with other work, one
+    thread is much faster (llama.cpp threads wait for each other at every step).
+    """
+
+    kind = "chat"
 
     def __init__(self, model: str | os.PathLike[str] | None = None, n_ctx: int = 4096,
                  n_threads: int | None = None) -> None:
@@ -73,9 +84,10 @@ class LlamaCppLLM:
         spec = REGISTRY.get(model)
         self.name = spec.name if spec else self.path.stem
         self.n_ctx = n_ctx if not spec else min(n_ctx, spec.context_length)
-        self.n_threads = n_threads or os.cpu_count() or 1
+        self.n_threads = n_threads or int(os.environ.get("MMRAG_LLM_THREADS", 0)) or os.cpu_count() or 1
         self.usage = Usage()
         self._llama = _load_llama(self.path, self.n_ctx, self.n_threads)
+        self._lock = _LOCKS[id(self._llama)]
 
     def _call(self, prompt: Prompt, stream: bool, **kw: Any) -> Any:
         if isinstance(prompt, str):
@@ -102,23 +114,27 @@ class LlamaCppLLM:
                  stop: list[str] | None = None, seed: int | None = None) -> str:
         """The whole completion of `prompt` (chat messages, or a raw string completed as is)."""
         t0 = time.perf_counter()
-        out = self._call(prompt, False, max_tokens=max_tokens, temperature=temperature,
-                         stop=stop or [], seed=seed)
+        with self._lock:
+            out = self._call(prompt, False, max_tokens=max_tokens, temperature=temperature,
+                             stop=stop or [], seed=seed)
         self._record(out.get("usage"), time.perf_counter() - t0)
         return self._text(out["choices"][0])
 
     def stream(self, prompt: Prompt, max_tokens: int = 256, temperature: float = 0.0,
                stop: list[str] | None = None, seed: int | None = None) -> Iterator[str]:
         """The completion of `prompt`, piece by piece as it is generated."""
-        t0 = time.perf_counter()
-        n = 0
-        for chunk in self._call(prompt, True, max_tokens=max_tokens, temperature=temperature,
-                                stop=stop or [], seed=seed):
-            piece = self._text(chunk["choices"][0])
-            if piece:
-                n += 1
-                yield piece
-        self._record({"completion_tokens": n}, time.perf_counter() - t0)
+        with self._lock:
+            t0 = time.perf_counter()
+            n, first = 0, None
+            for chunk in self._call(prompt, True, max_tokens=max_tokens, temperature=temperature,
+                                    stop=stop or [], seed=seed):
+                piece = self._text(chunk["choices"][0])
+                if piece:
+                    n += 1
+                    first = first if first is not None else time.perf_counter() - t0
+                    yield piece
+            self._record({"completion_tokens": n}, time.perf_counter() - t0)
+            self.usage.last["first_token_s"] = first
 
     def count_tokens(self, text: str) -> int:
         """Number of model tokens in `text` (no BOS)."""

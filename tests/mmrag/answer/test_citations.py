@@ -1,0 +1,84 @@
+"""Citation markers: parsing, cleaning of bad ones (whole text and streamed), the citation pass."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from mmrag.answer.citations import CitationFilter, attribute, clean_citations, is_refusal, parse_citations
+from mmrag.answer.evidence import Block
+from mmrag.answer.generation import finish
+from mmrag.records import Evidence, Hit, Record
+
+MODEL_OUTPUT = ("The espresso cost 2.40 EUR [1]. The total was 8.00 EUR [1, 4]. Revenue rose [Evidence 2][7] "
+                "and the slide shows 48.2 million [2-3]. The loaf bakes for 40 minutes [9].")
+
+
+def test_parse_forms():
+    assert parse_citations("a [1] b [2, 3] c [4-6] d [Evidence 7] e [^8] f [9][1]") == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert parse_citations("no markers, [x] or [] here") == []
+
+
+def test_bad_citations_are_dropped_and_reported():
+    text, cited, invalid = clean_citations(MODEL_OUTPUT, valid={1, 2, 3})
+    assert text == ("The espresso cost 2.40 EUR [1]. The total was 8.00 EUR [1]. Revenue rose [2] "
+                    "and the slide shows 48.2 million [2][3]. The loaf bakes for 40 minutes.")
+    assert cited == [1, 2, 3] and invalid == [4, 7, 9]
+    assert set(parse_citations(text)) <= {1, 2, 3}
+
+
+def test_streamed_cleaning_matches_whole_text_cleaning():
+    whole, _, invalid = clean_citations(MODEL_OUTPUT, valid={1, 2, 3})
+    rng = random.Random(0)
+    for _ in range(50):  # random token boundaries, including ones inside markers
+        cuts = sorted(rng.sample(range(1, len(MODEL_OUTPUT)), 25))
+        pieces = [MODEL_OUTPUT[a:b] for a, b in zip([0, *cuts], [*cuts, len(MODEL_OUTPUT)])]
+        f = CitationFilter({1, 2, 3})
+        streamed = "".join(f.feed(p) for p in pieces) + f.flush()
+        assert clean_citations(streamed, {1, 2, 3})[0] == whole
+        assert "[4" not in streamed and "[7]" not in streamed and "[9]" not in streamed
+        assert f.invalid == invalid
+
+
+def test_unclosed_bracket_is_released():
+    f = CitationFilter({1})
+    out = f.feed("x = a[i") + f.feed(" + " + "b" * 60) + f.flush()
+    assert out == "x = a[i + " + "b" * 60
+
+
+def test_citation_pass_adds_supported_markers_only():
+    passages = {1: "HARBOUR CAFE Espresso 2.40 Croissant 2.10 TOTAL 8.00 EUR",
+                2: "Q3 revenue: 48.2 million EUR"}
+    text, added = attribute("Revenue in Q3 was 48.2 million EUR. Penguins live in Antarctica.", passages)
+    assert text == "Revenue in Q3 was 48.2 million EUR [2]. Penguins live in Antarctica."
+    assert added == [2]
+    kept, added = attribute("The evidence does not answer this question.", passages)
+    assert added == [] and kept == "The evidence does not answer this question."
+    assert is_refusal(kept) and not is_refusal("It was 2.40 EUR [1].")
+
+
+def _ev(n: int, text: str) -> Evidence:
+    return Evidence(n, Hit(Record("text", f"/docs/{n}.txt", {"char_start": 0, "char_end": len(text)}, text, id=n), 1.0))
+
+
+@pytest.mark.parametrize("enforce", [True, False])
+def test_finish_returns_only_real_evidence(enforce):
+    evidence = [_ev(1, "The espresso cost 2.40 EUR."), _ev(2, "Q3 revenue was 48.2 million EUR.")]
+    blocks = [Block(e, f"[{e.n}] text", e.hit.record.text) for e in evidence]
+    done = finish("Revenue was 48.2 million EUR [5]. The espresso cost 2.40 EUR [1][3].", evidence, blocks,
+                  enforce=enforce)
+    assert done.meta["invalid_citations"] == [5, 3]
+    assert set(parse_citations(done.text)) <= {1, 2}
+    assert [e.n for e in done.citations] == parse_citations(done.text)
+    if enforce:
+        assert done.text == "Revenue was 48.2 million EUR [2]. The espresso cost 2.40 EUR [1]."
+    else:
+        assert done.text == "Revenue was 48.2 million EUR. The espresso cost 2.40 EUR [1]."
+
+
+def test_finish_strict_refuses_unsupported_answers():
+    evidence = [_ev(1, "The espresso cost 2.40 EUR.")]
+    blocks = [Block(evidence[0], "[1] text", evidence[0].hit.record.text)]
+    done = finish("Mount Everest is 8849 metres high.", evidence, blocks, strict=True)
+    assert done.text == "The evidence does not answer this question." and done.citations == []
+    assert done.meta["unsupported_draft"].startswith("Mount Everest")

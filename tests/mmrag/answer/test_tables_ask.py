@@ -1,0 +1,61 @@
+"""`ask` over tables: when a question is a table question, and the SQL answer cited with its rows."""
+from __future__ import annotations
+
+import pytest
+
+from mmrag.answer.tableqa import cited_rows, table_question
+from mmrag.records import Evidence, Hit, Record
+
+
+def _hit(modality: str, score: float, table: str | None = None) -> Hit:
+    loc = {"table": table, "rows": [0]} if table else {"char_start": 0}
+    return Hit(Record(modality, "/x", loc, "t"), score)
+
+
+def test_table_question_rule():
+    assert table_question([_hit("table", 0.5, "t_a"), _hit("text", 0.4), _hit("table", 0.3, "t_b")]) == ["t_a", "t_b"]
+    assert table_question([_hit("text", 0.5), _hit("table", 0.3, "t_a"), _hit("table", 0.3, "t_a")]) == ["t_a"]
+    assert table_question([_hit("text", 0.5), _hit("text", 0.4), _hit("table", 0.1, "t_a")]) == []
+    assert table_question([_hit("table", 0.5)]) == []  # a table record without a stored table (e.g. TAT-QA rows)
+    assert table_question([]) == []
+
+
+def test_cited_rows_from_the_query_and_from_values(tmp_path):
+    from mmrag.tables import TableDB
+    with TableDB(tmp_path / "t.duckdb") as db:
+        tid = db.add_rows(["country", "gold"], [["Italy", "10"], ["France", "12"], ["Norway", "16"]], source="m.csv")
+        assert cited_rows(db, tid, "SELECT country FROM t WHERE gold > 11 ORDER BY gold DESC", ["Norway"]) == [2, 1]
+        assert cited_rows(db, tid, "SELECT count(*) FROM t WHERE gold > 11 LIMIT 1", ["2"]) == [1, 2]
+        assert cited_rows(db, tid, "SELECT country FROM t t1 JOIN t t2 USING (gold)", ["France"]) == [1]
+        assert cited_rows(db, tid, None, ["Italy", "Oslo"]) == [0]
+
+
+def test_table_result_block_carries_sql_rows_and_answer():
+    from mmrag.answer.evidence import render_block
+    from mmrag.generate import ExtractiveGenerator, Passage
+    rec = Record("table", "/data/countries.csv", {"table": "t_1", "rows": [2]}, "q", meta={"answer": "Madrid"})
+    ev = Evidence(1, Hit(rec, 1.0), sql="SELECT capital FROM t WHERE country = 'Spain'", columns=["capital"],
+                  rows=[["Madrid"]])
+    block = render_block(ev)
+    assert block.answer == "Madrid" and block.header == "[1] table query result on countries.csv"
+    assert block.body == ("SQL: SELECT capital FROM t WHERE country = 'Spain'\nResult:\n| capital |\n| Madrid |\n"
+                          "Answer from the query: Madrid")
+    text = ExtractiveGenerator().answer("capital of Spain", [Passage(1, block.body, block.answer)])
+    assert text.startswith("Madrid [1]")
+    assert ev.to_dict()["rows"] == [["Madrid"]] and ev.to_dict()["locator"] == {"table": "t_1", "rows": [2]}
+
+
+@pytest.mark.slow
+def test_table_question_is_answered_by_sql(minilm_docs_library, llm):
+    answer = minilm_docs_library.ask("What is the population of Norway in millions?", generator=llm, k=4,
+                                     max_tokens=32)
+    assert answer.meta["table_question"], answer.meta
+    first = answer.evidence[0]
+    assert first.n == 1 and first.sql and first.sql.lower().startswith(("select", "with"))
+    assert first.locator["table"].startswith("t_") and first.locator["rows"] == [3]  # Norway is row 4 (0-based 3)
+    assert [[str(v) for v in r] for r in first.rows] == [["5"]] and first.hit.record.meta["answer"] == "5"
+    assert "5" in answer.text and answer.citations
+    assert all(e.modality == "table" for e in answer.citations)  # the query result or the table's own rows
+    d = answer.to_dict()
+    assert {"n", "id", "modality", "source", "locator", "sql", "columns", "rows"} <= d["citations"][0].keys() \
+        or d["citations"][0]["locator"].get("table") == first.locator["table"]
