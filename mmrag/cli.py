@@ -16,7 +16,7 @@ log = logging.getLogger("mmrag")
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 # Feature modules that add their own subcommands: each has `register(sub, common)`, which adds its
 # parsers, and decorates its handlers with `@command` (handler name `cmd_<subcommand>`).
-EXTENSIONS: tuple[str, ...] = ("cli_video",)
+EXTENSIONS: tuple[str, ...] = ("cli_video", "cli_ask")
 
 
 def command(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -93,10 +93,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 @command
 def cmd_models(args: argparse.Namespace) -> int:
-    from encoders import encoder_status
     with Library(args.library) as lib:
-        rows = {name: {"encoder": cfg.encoder, **encoder_status(cfg.encoder, **cfg.encoder_params)}
-                for name, cfg in lib.spaces.items()}
+        rows = lib.models()
     lines = []
     for name, r in rows.items():
         state = "available" if r["available"] else "UNAVAILABLE"

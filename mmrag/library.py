@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,18 @@ class LibraryBusyError(RuntimeError):
     """Another process is writing to the same library."""
 
 
+def _fail_fast_offline(cfg: SpaceConfig) -> None:
+    """Offline, an encoder whose status check finds no weights cannot load: say so without importing
+    its framework (open_clip + torch take seconds to import just to fail)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() not in ("1", "true", "yes", "on"):
+        return
+    st = encoder_status(cfg.encoder, **cfg.encoder_params)
+    if st.get("available") is False:
+        looked = "".join(f"\n  - {p}" for p in st.get("looked_in", []))
+        raise ModelUnavailableError(f"weights for {cfg.encoder!r} not found (offline: HF_HUB_OFFLINE is set):"
+                                    f" {st.get('reason', '')}. Looked in:{looked}\n{st.get('hint', '')}".rstrip())
+
+
 class Library:
     """Opens (creating if needed) a library folder."""
 
@@ -53,6 +66,8 @@ class Library:
             self.config.save(cfg_path)
         self.store = Store(self.root / "store.sqlite")
         self._indexes: dict[str, VectorIndex] = {}
+        self._synced: dict[str, int] = {}  # store generation each loaded index reflects
+        self._writing = False
         self._dirty: set[str] = set()
         self._last_flush = time.monotonic()
         self._unavailable: dict[str, str] = {}
@@ -77,9 +92,12 @@ class Library:
         except BlockingIOError as exc:
             fd.close()
             raise LibraryBusyError(f"library {self.root} is being written by another process") from exc
+        self._writing = True
         try:
             yield self
         finally:
+            self._writing = False
+            self._synced = {s: self.store.generation for s in self._indexes}  # our own writes are indexed
             self.flush()
             fcntl.flock(fd, fcntl.LOCK_UN)
             fd.close()
@@ -95,6 +113,7 @@ class Library:
             raise ModelUnavailableError(self._unavailable[space])
         cfg = self.spaces[space]
         try:
+            _fail_fast_offline(cfg)
             return create_encoder(cfg.encoder, **cfg.encoder_params)
         except ModelUnavailableError as exc:
             self._unavailable[space] = str(exc)
@@ -116,9 +135,15 @@ class Library:
         return [s for s in self.spaces if s not in self._unavailable]
 
     def index(self, space: str) -> VectorIndex:
-        """The space's vector index, loaded lazily and repaired if it lags the store."""
+        """The space's vector index, loaded lazily and repaired if it lags the store (e.g. after another
+        process ingested: a reader, such as the web app, sees new files without a restart)."""
         if space not in self._indexes:
+            gen = self.store.generation
             self._indexes[space] = self._load_index(space)
+            self._synced[space] = gen
+        elif not self._writing and (gen := self.store.generation) != self._synced.get(space):
+            self._reconcile(space, self._indexes[space])
+            self._synced[space] = gen
         return self._indexes[space]
 
     def _index_dir(self, space: str) -> Path:
@@ -160,8 +185,10 @@ class Library:
 
     def flush(self) -> None:
         """Save indexes changed since the last flush (atomic writes)."""
-        for space in sorted(self._dirty):
-            self._indexes[space].save(self._index_dir(space), meta={"generation": self.store.generation})
+        now = self.store.generation
+        for space in sorted(self._dirty):  # a reader saves the generation its index was synced to
+            gen = now if self._writing else self._synced.get(space, now)
+            self._indexes[space].save(self._index_dir(space), meta={"generation": gen})
         self._dirty.clear()
         self._last_flush = time.monotonic()
 
@@ -187,6 +214,7 @@ class Library:
     def discard_indexes(self) -> None:
         """Forget in-memory indexes (after a failed transaction); they reload from disk + store."""
         self._indexes.clear()
+        self._synced.clear()
         self._dirty.clear()
 
     # -- writing -----------------------------------------------------------------------------
@@ -223,6 +251,9 @@ class Library:
                 for space, index in indexes.items():
                     index.remove(arr)
                     self._dirty.add(space)
+        if drop_source:  # the source's tables in tables.duckdb go with it
+            from .ingest.tables import drop_source_tables
+            drop_source_tables(self.root, source)
         return len(ids)
 
     def _indexed_spaces(self) -> list[str]:
@@ -250,6 +281,15 @@ class Library:
         """Time windows of one ingested video that match `query`; see `mmrag.video.moments`."""
         from .video import find_moments
         return find_moments(self, video, query, k=k, **options)
+
+    def sources(self, status: str | None = None) -> list[dict]:
+        """Ingested sources (path, sha256, size, mtime, status, error, kind, n_records), by path."""
+        return self.store.sources(status)
+
+    def models(self) -> dict[str, dict]:
+        """Each model mmrag can use here (space encoders, speech, OCR, LLMs): available, where, or why not."""
+        from .model_status import model_rows
+        return model_rows(self)
 
     def status(self) -> dict:
         counts = self.store.counts()

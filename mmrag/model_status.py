@@ -1,0 +1,26 @@
+"""Which models this machine has: each space's encoder, speech-to-text, OCR, the offline LLMs (`mmrag models`)."""
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .library import Library
+
+
+def model_rows(lib: "Library") -> dict[str, dict[str, Any]]:
+    """Status of each embedding space's encoder, then speech-to-text, OCR and the offline LLMs."""
+    from encoders import encoder_status
+    from .generate.models import REGISTRY, default_model_name, model_status
+    rows = {name: {"encoder": cfg.encoder, **encoder_status(cfg.encoder, **cfg.encoder_params)}
+            for name, cfg in lib.spaces.items()}
+    rows["speech"] = {"encoder": f"whisper {lib.config.asr_model}",
+                      **encoder_status("whisper", model=lib.config.asr_model)}
+    ocr = importlib.util.find_spec("rapidocr") is not None
+    rows["ocr"] = {"encoder": "rapidocr", "available": ocr, **({"source": "rapidocr (ONNX, bundled weights)"} if ocr
+                   else {"reason": "rapidocr is not installed", "hint": "pip install rapidocr onnxruntime"})}
+    default = default_model_name()
+    for name in REGISTRY:
+        rows[f"llm:{name}"] = {
+            "encoder": name + (" (default)" if name == default else ""), **model_status(name)}
+    return rows
