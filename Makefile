@@ -40,7 +40,7 @@ models: install $(VENV)/.model  # the 1.5B default LLM (about 1 GB of pieces) fo
 demo: install
 	$(PY) -m mmrag ingest samples/corpus --library $(DEMO_LIBRARY)
 	$(PY) -m mmrag status --library $(DEMO_LIBRARY)
-	$(PY) scripts/demo_queries.py --library $(DEMO_LIBRARY)
+	$(PY) scripts/demo_queries.py --library $(DEMO_LIBRARY) $(if $(NO_SERVE),--no-serve) $(if $(DEMO_PORT),--port $(DEMO_PORT))
 
 test: install
 	$(PY) -m pytest -q tests

@@ -16,7 +16,7 @@ log = logging.getLogger("mmrag")
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 # Feature modules that add their own subcommands: each has `register(sub, common)`, which adds its
 # parsers, and decorates its handlers with `@command` (handler name `cmd_<subcommand>`).
-EXTENSIONS: tuple[str, ...] = ("cli_video", "cli_ask")
+EXTENSIONS: tuple[str, ...] = ("cli_video", "cli_ask", "cli_serve")
 
 
 def command(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -1,0 +1,57 @@
+"""`mmrag serve`: the web app (Gradio) over one library."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .cli import _emit, command
+from .config import default_library
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """"user:pass" -> (user, pass); None or "" -> no login."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("--auth must look like USER:PASSWORD (or set MMRAG_AUTH)")
+    return user, password
+
+
+@command
+def cmd_serve(args: argparse.Namespace) -> int:
+    auth = parse_auth(args.auth if args.auth is not None else os.environ.get("MMRAG_AUTH"))
+    try:
+        from ui import Settings, launch
+    except ImportError as exc:
+        raise RuntimeError(f"the web app needs gradio ({exc}); install it with: pip install gradio==6.31.0") from exc
+    library = Path(args.library) if args.library else default_library()
+    if not (library / "library.json").exists():
+        print(f"note: {library} is a new, empty library; add files in the Library tab or with `mmrag ingest`",
+              file=sys.stderr)
+    settings = Settings(library=library, generator=args.generator, k=args.k, concurrency=args.concurrency,
+                        folder_roots=[Path(p).resolve() for p in (args.folder_root or [os.getcwd()])],
+                        max_upload_mb=args.max_upload_mb)
+    server = launch(settings, host=args.host, port=args.port, auth=auth)
+    login = f" (sign in as {auth[0]})" if auth else ""
+    text = f"mmrag app for library {server.service.root}: {server.url}{login}  (Ctrl+C stops it)"
+    _emit(args, {"url": server.url, "library": str(server.service.root), "auth": bool(auth)}, text)
+    sys.stdout.flush()
+    server.wait()
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("serve", parents=[common], help="the web app: ask, search, manage the library")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=None, help="port (default: 7860, or the next free one)")
+    s.add_argument("--auth", default=None, metavar="USER:PASSWORD",
+                   help="require this login (or set MMRAG_AUTH=USER:PASSWORD, which stays out of `ps`)")
+    s.add_argument("--generator", default=None, help="answer generator, e.g. extractive (default: best installed)")
+    s.add_argument("--k", type=int, default=8, help="pieces of evidence per answer (default 8)")
+    s.add_argument("--concurrency", type=int, default=4, help="requests served at once (default 4)")
+    s.add_argument("--folder-root", action="append", metavar="DIR",
+                   help="server folders under DIR may be added from the app (repeatable; default: the current folder)")
+    s.add_argument("--max-upload-mb", type=float, default=100.0, help="largest upload accepted (default 100)")
