@@ -21,6 +21,7 @@ QUERIES = [
     "how much was the espresso at the harbour cafe?",  # found through the OCR text of a receipt photo
 ]
 QUESTIONS = [
+    "Which country had the most riders in the top 10 of stage 14?",  # a table question: SQL over the CSV
     "How long should the bread bake with the lid on?",
     "How much was the espresso at the harbour cafe?",
 ]
@@ -33,6 +34,20 @@ def show_searches(lib: Library, k: int) -> None:
             print(format_hit(i, hit))
 
 
+MOMENTS = [("lighthouse-keeper.mp4", "when does the keeper turn the light on?")]
+
+
+def show_moments(lib: Library, k: int) -> None:
+    videos = {os.path.basename(s["path"]): s["path"] for s in lib.sources("ok") if s.get("kind") == "video"}
+    for name, query in MOMENTS:
+        if name not in videos:
+            continue
+        print(f"\n> {name}: {query}")
+        for m in lib.moments(videos[name], query, k=k):
+            lines = " / ".join(e["text"].strip() for e in m.evidence if e.get("kind") == "transcript")
+            print(f"  [{m.t_start:5.1f} s, {m.t_end:5.1f} s] score {m.score:.3f}  {lines}")
+
+
 def show_answers(lib: Library, n: int, generator: str | None) -> None:
     options = {"generator": generator} if generator else {}
     for q in QUESTIONS[:n]:
@@ -41,6 +56,9 @@ def show_answers(lib: Library, n: int, generator: str | None) -> None:
         for ev in answer.citations:
             where = ev.locator if ev.modality in ("video", "table") else ""
             print(f"  [{ev.n}] {os.path.relpath(ev.source)} {where}".rstrip() + (f"  SQL: {ev.sql}" if ev.sql else ""))
+        for ev in answer.evidence:
+            if ev.sql and ev.n not in {c.n for c in answer.citations}:
+                print(f"  [{ev.n}] (evidence, not cited) SQL: {ev.sql} -> {ev.rows[:3]}")
         print(f"  (model {answer.model}, {answer.timings.get('total_s', 0):.1f} s)")
 
 
@@ -64,6 +82,7 @@ def main() -> None:
     args = ap.parse_args()
     with Library(args.library) as lib:
         show_searches(lib, args.k)
+        show_moments(lib, args.k)
         if args.ask:
             show_answers(lib, args.ask, args.generator)
     if not args.no_serve:
