@@ -28,7 +28,7 @@ from ..records import Record
 from . import register_eval
 from .tatqa_answer import INSTRUCTIONS, cited_has_gold, parse_prediction
 from .tatqa_metric import score
-from .tatqa_retrieval import load_contexts
+from .tatqa_retrieval import context_parts, load_contexts
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,10 @@ def table_grid(table: list[list[str]]) -> str:
 
 def answer_records(ctx: dict) -> list[Record]:
     """One record per paragraph and one for the whole table (caption + grid): small tables read best whole."""
-    uid = ctx["table"]["uid"]
-    source = f"tatqa:{uid}"
-    paras = sorted(ctx["paragraphs"], key=lambda p: p["order"])
-    caption = paras[0]["text"].strip()[:200] if paras else ""
-    table = ctx["table"]["table"]
+    uid, source, caption, table, paragraphs = context_parts(ctx)
     recs = [Record("table", source, {"rows": list(range(len(table)))},
                    (f"{caption}\n" if caption else "") + table_grid(table)).with_uid(uid)]
-    recs += [Record("text", source, {"paragraph": p["order"]}, p["text"]).with_uid(uid) for p in paras]
+    recs += paragraphs
     return recs
 
 

@@ -74,17 +74,23 @@ def serialise_table(table: list[list[str]], max_chars: int = 700) -> Iterator[tu
         yield head + "\n" + "\n".join(lines), rows
 
 
-def context_records(ctx: dict) -> list[Record]:
+def context_parts(ctx: dict) -> tuple[str, str, str, list[list[str]], list[Record]]:
+    """(uid, source, caption, table, one text record per paragraph in reading order) of a context."""
     uid = ctx["table"]["uid"]
     source = f"tatqa:{uid}"
     paras = sorted(ctx["paragraphs"], key=lambda p: p["order"])
     caption = paras[0]["text"].strip()[:200] if paras else ""
-    table = ctx["table"]["table"]
     recs = [Record("text", source, {"paragraph": p["order"]}, p["text"]).with_uid(uid) for p in paras]
+    return uid, source, caption, ctx["table"]["table"], recs
+
+
+def context_records(ctx: dict) -> list[Record]:
+    uid, source, caption, table, recs = context_parts(ctx)
+    paragraphs = " ".join(r.text for r in recs)
     for text, rows in serialise_table(table):
         recs.append(Record("table", source, {"rows": rows}, f"{caption}\n{text}" if caption else text).with_uid(uid))
     labels = "; ".join(r[0].strip() for r in table if r and r[0].strip())
-    whole = " ".join(p["text"] for p in paras) + f"\nrows: {labels}"
+    whole = paragraphs + f"\nrows: {labels}"
     recs.append(Record("text", source, {"context": "all"}, whole).with_uid(uid))
     return recs
 
