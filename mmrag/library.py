@@ -244,6 +244,7 @@ class Library:
     def remove_records_of(self, source: str, drop_source: bool = False) -> int:
         """Remove a source's records from the store and every index."""
         indexes = {space: self.index(space) for space in self._indexed_spaces()}
+        sha = (self.store.get_source(source) or {}).get("sha256") if drop_source else None
         with self.transaction():
             ids = self.store.delete_source(source) if drop_source else self.store.delete_records_of(source)
             if ids:
@@ -251,9 +252,12 @@ class Library:
                 for space, index in indexes.items():
                     index.remove(arr)
                     self._dirty.add(space)
-        if drop_source:  # the source's tables in tables.duckdb go with it
+        if drop_source:  # the source's tables in tables.duckdb and its thumbnails go with it
+            from .ingest.images import remove_thumbnails
             from .ingest.tables import drop_source_tables
             drop_source_tables(self.root, source)
+            if sha and not self.store.find_by_sha(sha, exclude=source):
+                remove_thumbnails(self.root, sha)
         return len(ids)
 
     def _indexed_spaces(self) -> list[str]:

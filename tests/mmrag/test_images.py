@@ -185,3 +185,14 @@ def test_composed_image_text_query(image_lib, tmp_path):
     hits = image_lib.search("a photo", image=q, k=3, modality="image")
     assert hits[0].record.source.endswith("p2.png")
     assert "dense:clip" in hits[0].retrievers
+
+
+def test_removing_a_source_deletes_its_thumbnail(image_lib, tmp_path):
+    _photo(tmp_path / "gone.png", seed=1)
+    _photo(tmp_path / "kept.png", seed=2)
+    Ingestor(image_lib).run([tmp_path / "gone.png", tmp_path / "kept.png"])
+    thumbs = {s["path"].rsplit("/", 1)[-1]: image_lib.root / "thumbs" / s["sha256"][:2] / f"{s['sha256']}.jpg"
+              for s in image_lib.sources()}
+    assert all(t.is_file() for t in thumbs.values()), thumbs
+    image_lib.remove_records_of(str((tmp_path / "gone.png").resolve()), drop_source=True)
+    assert not thumbs["gone.png"].exists() and thumbs["kept.png"].is_file()
