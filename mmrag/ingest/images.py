@@ -95,13 +95,10 @@ def save_thumbnail(img: Image.Image, root: Path, sha256: str, px: int) -> str:
     return str(rel)
 
 
-def remove_thumbnails(root: Path, sha256: str) -> int:
-    """Delete the thumbnails of the content `sha256` (an image's, or a video's keyframes'); return how many."""
-    n = 0
+def remove_thumbnails(root: Path, sha256: str) -> None:
+    """Delete the thumbnails of the content `sha256` (an image's, or a video's keyframes')."""
     for f in (root / "thumbs" / sha256[:2]).glob(f"{sha256}*.jpg"):
         f.unlink(missing_ok=True)
-        n += 1
-    return n
 
 
 def ocr_record(img: Image.Image, ctx: ReadContext) -> Record | None:
