@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mmrag import Ingestor, Library  # noqa: E402
 from mmrag.evals import evalpack_dir  # noqa: E402
-from mmrag.ingest.images import open_image  # noqa: E402
+from mmrag.images import open_image  # noqa: E402
 
 
 def make_corpus(folder: Path, n: int) -> list[Path]:

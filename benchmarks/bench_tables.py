@@ -31,7 +31,7 @@ CHILD = {
     "stream": "from mmrag.tables import TableDB\n"
               "db = TableDB({work!r} + '/t.duckdb'); [tid] = db.add_file({path!r}, chunk_rows={chunk})\n"
               "n = db.info(tid).n_rows; db.close()",
-    "ingest": "from mmrag import Ingestor, Library\nfrom mmrag.config import LibraryConfig\n"
+    "ingest": "from mmrag import Ingestor, Library\nfrom mmrag import LibraryConfig\n"
               "cfg = LibraryConfig.default('hash')\n"
               "lib = Library({work!r} + '/lib', config=cfg)\n"
               "r = Ingestor(lib, progress=False).run([{path!r}]); n = r.results[0].n_records\n"

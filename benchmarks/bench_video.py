@@ -26,9 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mmrag import Ingestor, Library  # noqa: E402
 from mmrag.evals import evalpack_dir  # noqa: E402
-from mmrag.ingest.video import keyframe_options  # noqa: E402
 from mmrag.video.keyframes import extract_keyframes  # noqa: E402
 from mmrag.video.probe import probe  # noqa: E402
+from mmrag.video.reader import keyframe_options  # noqa: E402
 
 PHRASES = ["Welcome to the quarterly planning review.", "Revenue grew twelve percent in the third quarter.",
            "The new warehouse opens in Rotterdam next spring.", "Please send your slides before Friday.",

@@ -1,7 +1,7 @@
 """Modality encoders: inputs in, float32 L2-normalised arrays out. Never imports mmrag."""
 from .base import Encoder, ModelUnavailableError, l2_normalise
-from .hashing import HashEncoder
 from .clip import CLIP_PRESETS, clip_encoder_status
+from .hashing import HashEncoder
 from .registry import TEXT_MODELS, available_encoders, create_encoder, register_encoder
 from .status import encoder_status, register_status, text_model_status
 from .text_transformers import TextModelSpec, TransformersTextEncoder

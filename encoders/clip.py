@@ -24,32 +24,28 @@ from typing import Any, Sequence
 import numpy as np
 
 from .base import ModelUnavailableError, encode_images_or_texts, l2_normalise, query_threads, torch_threads
-from .clip_weights import (  # noqa: F401 - re-exported: callers import these from encoders.clip
+from .clip_weights import (
     CHECKPOINT_FILES,
     CLIP_PRESETS,
-    DEFAULT_HUB_FILES,
     PRESET_DIR,
     TOKENIZER_FILES,
     ClipSpec,
-    _as_spec,
-    _checkpoint_in,
-    _complete,
-    _hf_cache_dir,
-    _hf_cached,
-    _hint,
-    _hub_parts,
-    _hub_reachable,
-    _model_config,
-    _offline,
-    _pretrained_cfg,
-    _resolve,
-    _Resolution,
-    _tokenizer_source,
+    Resolution,
+    as_spec,
     clip_encoder_status,
     clip_weights_status,
-    load_clip_presets,
+    complete_spec,
+    model_config,
+    pretrained_cfg,
+    resolve_weights,
     spec_from_params,
+    tokenizer_source,
+    weights_hint,
 )
+from .runtime import hub_reachable, offline
+
+__all__ = ["CHECKPOINT_FILES", "CLIP_PRESETS", "PRESET_DIR", "ClipSpec", "OpenCLIPEncoder", "clip_encoder_status",
+           "clip_weights_status", "create_clip_encoder"]
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +58,13 @@ class OpenCLIPEncoder:
     def __init__(self, name: str = "clip", model: str = "ViT-B-32", pretrained: str | None = "laion2b_s34b_b79k",
                  path: str | os.PathLike | None = None, threads: int | None = None, device: str = "cpu",
                  allow_random: bool = False, spec: ClipSpec | None = None) -> None:
-        self.spec = _complete(spec or spec_from_params(model, pretrained, name=name))
+        self.spec = complete_spec(spec or spec_from_params(model, pretrained, name=name))
         self.name, self.threads, self.device = name, threads, device
         self.random_weights = False
         res = None
         if self.spec.pretrained is not None or path is not None or not allow_random:
             try:
-                res = _resolve(self.spec, path)
+                res = resolve_weights(self.spec, path)
             except ModelUnavailableError:
                 if not allow_random or path is not None:
                     raise
@@ -79,14 +75,14 @@ class OpenCLIPEncoder:
             raise ValueError(f"CLIP model {self.name!r}: preset says dim {self.spec.dim}, model has {self.dim}")
 
     # -- loading -------------------------------------------------------------------------------------
-    def _load(self, res: _Resolution | None, allow_random: bool):  # noqa: ANN202 - torch types
+    def _load(self, res: Resolution | None, allow_random: bool):  # noqa: ANN202 - torch types
         try:
             import open_clip
             import torch
         except ImportError as exc:  # pragma: no cover - install error
             raise ModelUnavailableError("open_clip is not installed: pip install open_clip_torch torch") from exc
         spec = self.spec
-        pcfg = _pretrained_cfg(spec.model, spec.pretrained) if spec.pretrained else {}
+        pcfg = pretrained_cfg(spec.model, spec.pretrained) if spec.pretrained else {}
         kwargs: dict[str, Any] = {
             "device": self.device, "pretrained_text": False, "pretrained_image": False,
             "force_quick_gelu": bool(pcfg.get("quick_gelu", False)),
@@ -97,12 +93,12 @@ class OpenCLIPEncoder:
             if pcfg.get(key) is not None:
                 kwargs[arg] = pcfg[key]
         checkpoint: str | None = res.checkpoint if res else None
-        if checkpoint is None and res is not None and res.download and not _offline():
-            if spec.hub_id and not spec.url and not _hub_reachable():
+        if checkpoint is None and res is not None and res.download and not offline():
+            if spec.hub_id and not spec.url and not hub_reachable():
                 endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
                 res.looked_in.append(f"download from {spec.hub_id}: hub {endpoint} unreachable")
                 res.download = False
-        if checkpoint is None and res is not None and res.download and not _offline():
+        if checkpoint is None and res is not None and res.download and not offline():
             try:
                 dl_cfg = pcfg or ({"hf_hub": f"{spec.hub_id}/"} if spec.hub_id else {"url": spec.url})
                 checkpoint = open_clip.pretrained.download_pretrained(dl_cfg) or None
@@ -111,13 +107,13 @@ class OpenCLIPEncoder:
                 checkpoint = None
         if checkpoint is None and not allow_random:
             looked = "\n  - ".join(res.looked_in if res else [])
-            offline = " (offline: HF_HUB_OFFLINE is set)" if _offline() else ""
+            why = " (offline: HF_HUB_OFFLINE is set)" if offline() else ""
             if spec.pretrained is None:
-                offline += " (pretrained=None means random weights: pass allow_random=True for tests only)"
+                why += " (pretrained=None means random weights: pass allow_random=True for tests only)"
             raise ModelUnavailableError(
                 f"weights for CLIP model {spec.name!r} ({spec.model}, pretrained={spec.pretrained}) not found"
-                f"{offline}. Looked in:\n  - {looked}\n{_hint(spec)}.")
-        tok_src, _, tok_looked = _tokenizer_source(spec, res.folder if res else None)
+                f"{why}. Looked in:\n  - {looked}\n{weights_hint(spec)}.")
+        tok_src, _, tok_looked = tokenizer_source(spec, res.folder if res else None)
         if tok_src is None:
             raise ModelUnavailableError(
                 f"tokenizer for CLIP model {spec.name!r} not found. Looked in: {'; '.join(tok_looked)}. "
@@ -147,7 +143,7 @@ class OpenCLIPEncoder:
         if not tok_src:  # bundled BPE vocabulary: always offline
             return open_clip.get_tokenizer(self.spec.model)
         from open_clip.tokenizer import HFTokenizer
-        text_cfg = _model_config(self.spec.model)["text_cfg"]
+        text_cfg = model_config(self.spec.model)["text_cfg"]
         try:
             return HFTokenizer(tok_src, context_length=text_cfg.get("context_length", 77),
                                tokenizer_mode=text_cfg.get("tokenizer_mode"), **text_cfg.get("tokenizer_kwargs", {}))
@@ -162,7 +158,7 @@ class OpenCLIPEncoder:
         proj = getattr(self.model, "text_projection", None)
         if proj is not None and getattr(proj, "ndim", 0) == 2:
             return int(proj.shape[1])
-        return int(_model_config(self.spec.model)["embed_dim"])
+        return int(model_config(self.spec.model)["embed_dim"])
 
     # -- encoding ------------------------------------------------------------------------------------
     def encode_images(self, images: Sequence[Any], batch_size: int = 32) -> np.ndarray:
@@ -199,7 +195,7 @@ class OpenCLIPEncoder:
 def create_clip_encoder(preset: str | None = None, **params: Any) -> OpenCLIPEncoder:
     """Build a preset (`create_clip_encoder('clip-vit-b-32')`) or any model/pretrained pair."""
     if preset is not None:
-        spec, _ = _as_spec(preset)
+        spec, _ = as_spec(preset)
         return OpenCLIPEncoder(spec.name, spec.model, spec.pretrained, spec=spec, **params)
     model = params.pop("model", "ViT-B-32")
     pretrained = params.pop("pretrained", "laion2b_s34b_b79k")

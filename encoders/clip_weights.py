@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .base import ModelUnavailableError
+from .runtime import hf_cache_dir, hf_cached, offline, user_models_dir
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ CHECKPOINT_FILES = (
 DEFAULT_HUB_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 # Files that make a folder usable as a Hugging Face tokenizer source (SigLIP and HF-text models).
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "spiece.model")
-_TRUE = {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class ClipSpec:
         return f"{self.model}-{self.pretrained or 'random'}"
 
 
-def _pretrained_cfg(model: str, pretrained: str | None) -> dict:
+def pretrained_cfg(model: str, pretrained: str | None) -> dict:
     """open_clip's config for a (model, tag) pair, or {} (needs open_clip, not torch weights)."""
     if not pretrained:
         return {}
@@ -70,7 +70,7 @@ def _pretrained_cfg(model: str, pretrained: str | None) -> dict:
     return dict(open_clip.get_pretrained_cfg(model, pretrained) or {})
 
 
-def _hub_parts(hf_hub: str) -> tuple[str | None, tuple[str, ...]]:
+def hub_parts(hf_hub: str) -> tuple[str | None, tuple[str, ...]]:
     """Split open_clip's 'org/repo/' or 'org/repo/file.bin' into repo id and candidate files."""
     if not hf_hub:
         return None, ()
@@ -81,7 +81,7 @@ def _hub_parts(hf_hub: str) -> tuple[str | None, tuple[str, ...]]:
     return repo, (*alts, filename)
 
 
-def _model_config(model: str) -> dict:
+def model_config(model: str) -> dict:
     """open_clip's architecture config, read from its JSON file without importing open_clip (torch)."""
     found = importlib.util.find_spec("open_clip")
     if found and found.origin:
@@ -95,16 +95,16 @@ def _model_config(model: str) -> dict:
 def spec_from_params(model: str = "ViT-B-32", pretrained: str | None = "laion2b_s34b_b79k",
                      name: str | None = None, **extra: Any) -> ClipSpec:
     """A spec for any open_clip (model, pretrained tag) pair; hub id and files come from open_clip."""
-    if _model_config(model) == {}:
+    if model_config(model) == {}:
         import open_clip
         raise KeyError(f"unknown open_clip model {model!r}; known: {', '.join(open_clip.list_models())}")
-    pcfg = _pretrained_cfg(model, pretrained) if pretrained else {}
+    pcfg = pretrained_cfg(model, pretrained) if pretrained else {}
     if pretrained and not pcfg:
         import open_clip
         tags = open_clip.list_pretrained_tags_by_model(model)
         raise KeyError(f"open_clip has no pretrained tag {pretrained!r} for {model}; tags: {', '.join(tags) or 'none'}"
                        " (pass path= for a checkpoint file, or pretrained=None with allow_random=True)")
-    repo, hub_files = _hub_parts(pcfg.get("hf_hub", ""))
+    repo, hub_files = hub_parts(pcfg.get("hf_hub", ""))
     extra.setdefault("hub_id", repo)
     extra["hub_files"] = tuple(extra.get("hub_files") or hub_files)
     extra.setdefault("url", pcfg.get("url", ""))
@@ -128,43 +128,18 @@ def load_clip_presets(directory: str | os.PathLike = PRESET_DIR) -> dict[str, Cl
 CLIP_PRESETS: dict[str, ClipSpec] = load_clip_presets()
 
 
-def _offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in _TRUE for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-
-
-_REACHABLE: dict[str, bool] = {}
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """One quick TCP connect to the hub (per process), so an unreachable hub fails in seconds, not
-    after huggingface_hub's minute of retries."""
-    import socket
-    from urllib.parse import urlparse
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    if endpoint not in _REACHABLE:
-        url = urlparse(endpoint)
-        try:
-            with socket.create_connection((url.hostname or "", url.port or (443 if url.scheme == "https" else 80)),
-                                          timeout=timeout):
-                _REACHABLE[endpoint] = True
-        except OSError as exc:
-            log.info("hub %s unreachable: %s", endpoint, exc)
-            _REACHABLE[endpoint] = False
-    return _REACHABLE[endpoint]
-
-
-def _complete(spec: ClipSpec) -> ClipSpec:
+def complete_spec(spec: ClipSpec) -> ClipSpec:
     """Fill in the hub's checkpoint names (from open_clip's table only when the spec has no hub id)."""
     if spec.hub_files or not (spec.pretrained or spec.hub_id):
         return spec
     if spec.hub_id:
         return replace(spec, hub_files=DEFAULT_HUB_FILES)
-    pcfg = _pretrained_cfg(spec.model, spec.pretrained)
-    repo, files = _hub_parts(pcfg.get("hf_hub", ""))
+    pcfg = pretrained_cfg(spec.model, spec.pretrained)
+    repo, files = hub_parts(pcfg.get("hf_hub", ""))
     return replace(spec, hub_id=repo, hub_files=files, url=spec.url or pcfg.get("url", ""))
 
 
-def _as_spec(preset_or_params: str | ClipSpec | Mapping[str, Any]) -> tuple[ClipSpec, str | None]:
+def as_spec(preset_or_params: str | ClipSpec | Mapping[str, Any]) -> tuple[ClipSpec, str | None]:
     if isinstance(preset_or_params, ClipSpec):
         return preset_or_params, None
     if isinstance(preset_or_params, str):
@@ -174,47 +149,30 @@ def _as_spec(preset_or_params: str | ClipSpec | Mapping[str, Any]) -> tuple[Clip
     params = dict(preset_or_params)
     path = params.pop("path", None)
     if params.get("preset"):
-        return _as_spec(params["preset"])[0], path
+        return as_spec(params["preset"])[0], path
     known = {k: params[k] for k in ("model", "pretrained", "name") if k in params}
     return spec_from_params(**known), path
 
 
 @dataclass
-class _Resolution:
+class Resolution:
     checkpoint: str | None = None  # file to load
     folder: str | None = None  # local folder it came from (tokenizer files may be there too)
     looked_in: list[str] = field(default_factory=list)
     download: bool = False  # nothing local; open_clip may download
 
 
-def _checkpoint_in(folder: Path, extra_names: Sequence[str] = ()) -> Path | None:
+def checkpoint_in(folder: Path, extra_names: Sequence[str] = ()) -> Path | None:
     for fname in dict.fromkeys([*CHECKPOINT_FILES, *extra_names]):
         if (folder / fname).is_file():
             return folder / fname
     return None
 
 
-def _hf_cached(repo_id: str, filename: str) -> str | None:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:  # pragma: no cover - huggingface_hub comes with transformers
-        return None
-    found = try_to_load_from_cache(repo_id, filename)
-    return found if isinstance(found, str) and os.path.isfile(found) else None
-
-
-def _hf_cache_dir() -> str:
-    try:
-        from huggingface_hub import constants
-        return str(constants.HF_HUB_CACHE)
-    except ImportError:  # pragma: no cover
-        return "~/.cache/huggingface/hub"
-
-
-def _resolve(spec: ClipSpec, path: str | os.PathLike | None) -> _Resolution:
+def resolve_weights(spec: ClipSpec, path: str | os.PathLike | None) -> Resolution:
     """Find a local checkpoint without loading or downloading anything."""
-    res = _Resolution()
-    spec = _complete(spec)
+    res = Resolution()
+    spec = complete_spec(spec)
     hub_names = [f for f in spec.hub_files if "/" not in f]
     if path is not None:
         p = Path(path).expanduser()
@@ -223,7 +181,7 @@ def _resolve(spec: ClipSpec, path: str | os.PathLike | None) -> _Resolution:
             res.checkpoint, res.folder = str(p), str(p.parent)
             return res
         if p.is_dir():
-            found = _checkpoint_in(p, hub_names)
+            found = checkpoint_in(p, hub_names)
             if found:
                 res.checkpoint, res.folder = str(found), str(p)
                 return res
@@ -231,18 +189,18 @@ def _resolve(spec: ClipSpec, path: str | os.PathLike | None) -> _Resolution:
                 f"CLIP model {spec.name!r}: folder {p} holds no checkpoint; expected one of "
                 f"{', '.join(dict.fromkeys([*CHECKPOINT_FILES, *hub_names]))}")
         raise ModelUnavailableError(f"CLIP model {spec.name!r}: checkpoint path {p} does not exist")
-    if os.environ.get("MMRAG_MODELS"):
-        d = Path(os.environ["MMRAG_MODELS"]).expanduser() / spec.local_folder
+    if (models := user_models_dir()) is not None:
+        d = models / spec.local_folder
         res.looked_in.append(str(d))
-        if d.is_dir() and (found := _checkpoint_in(d, hub_names)):
+        if d.is_dir() and (found := checkpoint_in(d, hub_names)):
             res.checkpoint, res.folder = str(found), str(d)
             return res
     else:
         res.looked_in.append("$MMRAG_MODELS (not set)")
     if spec.hub_id:
         for fname in spec.hub_files:
-            res.looked_in.append(f"Hugging Face cache ({_hf_cache_dir()}): {spec.hub_id}/{fname}")
-            if cached := _hf_cached(spec.hub_id, fname):
+            res.looked_in.append(f"Hugging Face cache ({hf_cache_dir()}): {spec.hub_id}/{fname}")
+            if cached := hf_cached(spec.hub_id, fname):
                 res.checkpoint, res.folder = cached, str(Path(cached).parent)
                 return res
     url = spec.url
@@ -256,7 +214,7 @@ def _resolve(spec: ClipSpec, path: str | os.PathLike | None) -> _Resolution:
     return res
 
 
-def _hint(spec: ClipSpec) -> str:
+def weights_hint(spec: ClipSpec) -> str:
     folder = f"$MMRAG_MODELS/{spec.local_folder}"
     names = " or ".join(CHECKPOINT_FILES[:1] + CHECKPOINT_FILES[2:3])
     hub = f" (the files of https://huggingface.co/{spec.hub_id})" if spec.hub_id else ""
@@ -264,29 +222,29 @@ def _hint(spec: ClipSpec) -> str:
             f"or run once online without HF_HUB_OFFLINE so open_clip caches it")
 
 
-def _tokenizer_source(spec: ClipSpec, folder: str | None) -> tuple[str | None, bool, list[str]]:
+def tokenizer_source(spec: ClipSpec, folder: str | None) -> tuple[str | None, bool, list[str]]:
     """Where to load a model's Hugging Face tokenizer from (SigLIP, HF-text models).
 
     Returns (source, local, looked_in): source '' for open_clip's bundled BPE vocabulary (always
     offline), a folder or a cached hub id (local=True), the hub id to download (online only,
     local=False), or None when it cannot be had.
     """
-    text_cfg = _model_config(spec.model).get("text_cfg", {})
+    text_cfg = model_config(spec.model).get("text_cfg", {})
     hf_name = text_cfg.get("hf_tokenizer_name")
     if not hf_name:
         return "", True, []
     looked: list[str] = []
     dirs = [folder] if folder else []
-    if os.environ.get("MMRAG_MODELS"):
-        dirs.append(str(Path(os.environ["MMRAG_MODELS"]).expanduser() / spec.local_folder))
+    if (models := user_models_dir()) is not None:
+        dirs.append(str(models / spec.local_folder))
     for d in dict.fromkeys(dirs):
         looked.append(f"{d} ({' / '.join(TOKENIZER_FILES)})")
         if any((Path(d) / f).is_file() for f in TOKENIZER_FILES):
             return d, True, looked
-    looked.append(f"Hugging Face cache ({_hf_cache_dir()}): {hf_name}/tokenizer_config.json")
-    if _hf_cached(hf_name, "tokenizer_config.json"):
+    looked.append(f"Hugging Face cache ({hf_cache_dir()}): {hf_name}/tokenizer_config.json")
+    if hf_cached(hf_name, "tokenizer_config.json"):
         return hf_name, True, looked
-    return (None if _offline() else hf_name), False, looked
+    return (None if offline() else hf_name), False, looked
 
 
 def clip_weights_status(preset_or_params: str | ClipSpec | Mapping[str, Any]) -> dict[str, Any]:
@@ -297,25 +255,25 @@ def clip_weights_status(preset_or_params: str | ClipSpec | Mapping[str, Any]) ->
     looked_in, reason, hint}.
     """
     try:
-        spec, path = _as_spec(preset_or_params)
+        spec, path = as_spec(preset_or_params)
     except KeyError as exc:  # unknown preset, model or tag
         return {"name": str(preset_or_params), "available": False, "checkpoint": None, "looked_in": [],
                 "reason": str(exc.args[0] if exc.args else exc), "hint": "see encoders/clip_presets/ for presets"}
     status: dict[str, Any] = {"name": spec.name, "model": spec.model, "pretrained": spec.pretrained,
                               "dim": spec.dim, "hub_id": spec.hub_id, "folder": spec.local_folder,
                               "available": False, "checkpoint": None, "looked_in": [], "reason": "",
-                              "hint": _hint(spec)}
+                              "hint": weights_hint(spec)}
     try:
-        res = _resolve(spec, path)
+        res = resolve_weights(spec, path)
     except ModelUnavailableError as exc:
         status.update(looked_in=[str(path)], reason=str(exc))
         return status
     status["looked_in"] = res.looked_in
     if not res.checkpoint:
-        online = "" if _offline() else "; it would be downloaded from the hub on first use if the network allows"
+        online = "" if offline() else "; it would be downloaded from the hub on first use if the network allows"
         status["reason"] = f"no checkpoint found in {len(res.looked_in)} places{online}"
         return status
-    tok, tok_local, tok_looked = _tokenizer_source(spec, res.folder)
+    tok, tok_local, tok_looked = tokenizer_source(spec, res.folder)
     status["checkpoint"] = res.checkpoint
     if not tok_local:
         status["looked_in"] = res.looked_in + tok_looked

@@ -17,7 +17,7 @@ import numpy as np
 
 from .base import ModelUnavailableError, encode_images_or_texts, l2_normalise
 from .base import torch_threads as _torch_threads
-from .clip import _hf_cache_dir, _hf_cached, _hub_reachable, _offline
+from .runtime import hf_cache_dir, hf_cached, hub_reachable, offline, user_models_dir
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,9 @@ HF_CLIP_MODELS: dict[str, HFClipSpec] = {
 def hf_clip_candidates(spec: HFClipSpec, path: str | os.PathLike | None = None) -> list[str]:
     """Where `resolve_hf_clip` looks, in order (for messages and status commands)."""
     places = [str(path)] if path else []
-    if os.environ.get("MMRAG_MODELS"):
-        places.append(str(Path(os.environ["MMRAG_MODELS"]).expanduser() / spec.local_folder))
-    places.append(f"Hugging Face cache ({_hf_cache_dir()}): {spec.hub_id}")
+    if (models := user_models_dir()) is not None:
+        places.append(str(models / spec.local_folder))
+    places.append(f"Hugging Face cache ({hf_cache_dir()}): {spec.hub_id}")
     return places
 
 
@@ -57,16 +57,16 @@ def resolve_hf_clip(spec: HFClipSpec, path: str | os.PathLike | None = None) -> 
             raise ModelUnavailableError(f"model folder {path} has no config.json (a transformers CLIP/SigLIP "
                                         f"checkpoint folder is expected, e.g. a snapshot of {spec.hub_id})")
         return str(path), True
-    if os.environ.get("MMRAG_MODELS"):
-        d = Path(os.environ["MMRAG_MODELS"]).expanduser() / spec.local_folder
+    if (models := user_models_dir()) is not None:
+        d = models / spec.local_folder
         if (d / "config.json").is_file():
             return str(d), True
-    if _hf_cached(spec.hub_id, "config.json"):
+    if hf_cached(spec.hub_id, "config.json"):
         return spec.hub_id, True
-    if not _offline() and _hub_reachable():
+    if not offline() and hub_reachable():
         return spec.hub_id, False
     looked = "\n  - ".join(hf_clip_candidates(spec))
-    why = "HF_HUB_OFFLINE is set" if _offline() else "the hub is unreachable"
+    why = "HF_HUB_OFFLINE is set" if offline() else "the hub is unreachable"
     raise ModelUnavailableError(
         f"weights for {spec.hub_id} not found and {why}. Looked in:\n  - {looked}\n"
         f"Put the model folder (config.json, model.safetensors, preprocessor and tokenizer files) in "
@@ -76,12 +76,12 @@ def resolve_hf_clip(spec: HFClipSpec, path: str | os.PathLike | None = None) -> 
 def hf_clip_status(spec: HFClipSpec, path: str | os.PathLike | None = None, **_: Any) -> dict[str, Any]:
     """Whether the model is on this machine, without loading it (for the registry's status hook)."""
     looked = hf_clip_candidates(spec, path)
-    dirs = [Path(path)] if path else ([Path(os.environ["MMRAG_MODELS"]).expanduser() / spec.local_folder]
-                                       if os.environ.get("MMRAG_MODELS") else [])
+    models = user_models_dir()
+    dirs = [Path(path)] if path else ([models / spec.local_folder] if models is not None else [])
     for d in dirs:
         if (d / "config.json").is_file():
             return {"available": True, "source": str(d), "looked_in": looked}
-    if not path and (cached := _hf_cached(spec.hub_id, "config.json")):
+    if not path and (cached := hf_cached(spec.hub_id, "config.json")):
         return {"available": True, "source": str(Path(cached).parent), "looked_in": looked}
     return {"available": False, "looked_in": looked,
             "reason": f"no local copy of {spec.hub_id}; put it in $MMRAG_MODELS/{spec.local_folder} or run once online"}

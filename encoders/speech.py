@@ -28,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .base import ModelUnavailableError
+from .runtime import offline, user_models_dir
 from .status import register_status
 
 log = logging.getLogger(__name__)
@@ -127,19 +128,14 @@ def _package_dir(name: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / sub
 
 
-def _offline() -> bool:
-    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE",
-                                                                              "TRANSFORMERS_OFFLINE"))
-
-
 def resolve_model(name: str = "tiny.en", path: str | os.PathLike | None = None) -> tuple[str | None, list[str]]:
     """(local model folder or None, the places looked in, in order)."""
     if path is not None:
         return (str(path) if _is_model_dir(Path(path)) else None), [str(path)]
     looked: list[str] = []
     candidates = []
-    if os.environ.get("MMRAG_MODELS"):
-        candidates.append(Path(os.environ["MMRAG_MODELS"]) / f"faster-whisper-{name.split('/')[-1]}")
+    if (models := user_models_dir()) is not None:
+        candidates.append(models / f"faster-whisper-{name.split('/')[-1]}")
     if (pkg := _package_dir(name)) is not None:
         candidates.append(pkg)
     elif name in OFFLINE_PACKAGES:
@@ -162,7 +158,7 @@ def speech_model_status(model: str = "tiny.en", path: str | os.PathLike | None =
     found, looked = resolve_model(model, path)
     if found:
         return {"available": True, "source": found, "looked_in": looked}
-    if path is None and not _offline():
+    if path is None and not offline():
         try:
             from huggingface_hub import try_to_load_from_cache
             repo = model if "/" in model else f"Systran/faster-whisper-{model}"
@@ -187,10 +183,10 @@ def _load(name: str, path: str | os.PathLike | None, device: str, compute_type: 
     except ImportError as exc:  # pragma: no cover - install error
         raise ModelUnavailableError("speech-to-text needs faster-whisper: pip install faster-whisper==1.2.1") from exc
     local, looked = resolve_model(name, path)
-    if local is None and (path is not None or _offline()):
+    if local is None and (path is not None or offline()):
         where = "\n  - ".join(looked) or "(nowhere)"
-        offline = " (offline: HF_HUB_OFFLINE is set)" if _offline() else ""
-        raise ModelUnavailableError(f"Whisper model {name!r} not found{offline}. Looked in:\n  - {where}\n"
+        why = " (offline: HF_HUB_OFFLINE is set)" if offline() else ""
+        raise ModelUnavailableError(f"Whisper model {name!r} not found{why}. Looked in:\n  - {where}\n"
                                     f"To fix: {_hint(name)}.")
     try:
         return WhisperModel(local or name, device=device, compute_type=compute_type, cpu_threads=threads)

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from .base import ModelUnavailableError, l2_normalise, query_threads, torch_threads
+from .runtime import user_models_dir
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,8 @@ def candidate_dirs(spec: TextModelSpec, path: str | os.PathLike | None = None) -
     dirs: list[Path] = []
     if path:
         dirs.append(Path(path))
-    if os.environ.get("MMRAG_MODELS"):
-        dirs.append(Path(os.environ["MMRAG_MODELS"]) / spec.folder)
+    if (models := user_models_dir()) is not None:
+        dirs.append(models / spec.folder)
     if spec.package and (found := importlib.util.find_spec(spec.package)) and found.origin:
         dirs.append(Path(found.origin).parent / spec.package_subdir)
     return dirs

@@ -1,27 +1,16 @@
-"""FAISS implementation of `VectorIndex`: inner product on L2-normalised vectors.
+"""FAISS implementation of `VectorIndex`: inner product on L2-normalised vectors, inside ``IndexIDMap2``.
 
-Every structure lives inside ``faiss.IndexIDMap2`` (user int64 ids, reconstruct by id).
+Kinds: ``"auto"`` (default) is exact ``IndexFlatIP`` up to ``SWITCH_AT`` (50,000) vectors, then all
+vectors move into ``IndexHNSWFlat`` (M=32, efConstruction=200, efSearch=128, raised to k when larger);
+``"flat"`` is always exact; ``"hnsw"`` is HNSW from the first vector; ``"ivf"`` is ``IndexIVFFlat``
+(nprobe=16), flat until ``IVF_TRAIN_AT`` (10,000) vectors, then trained on them with
+``nlist = min(4*sqrt(n), n // 39)`` (39 points per centroid, as FAISS asks) unless ``nlist`` is given.
 
-Kinds and documented defaults:
-
-* ``"auto"`` (default): exact ``IndexFlatIP`` while ``ntotal <= switch_at``
-  (``SWITCH_AT = 50_000``); once an add pushes it past, all vectors are
-  reconstructed and re-added into ``IndexHNSWFlat(dim, M=32, METRIC_INNER_PRODUCT)``
-  with efConstruction=200, efSearch=128 (raised to k when k is larger).
-* ``"flat"``: always exact.  ``"hnsw"``: HNSW from the first vector.
-* ``"ivf"``: ``IndexIVFFlat`` (inner product), nprobe=16. Flat until
-  ``ntotal >= train_at`` (``IVF_TRAIN_AT = 10_000``), then trained on the vectors present
-  with ``nlist = min(4*sqrt(n), n // 39)`` (4*sqrt(n), capped so k-means gets the 39
-  points per centroid FAISS asks for) unless ``nlist`` is given.
-
-Removal: flat uses real ``remove_ids``. HNSW cannot remove, and ``IndexIDMap2.remove_ids``
-over IVF silently corrupts the id mapping (IVF does not renumber its stored ids), so both
-use tombstones, excluded at search time with ``IDSelectorNot``. When tombstones exceed
-``tombstone_fraction`` (0.2) of stored vectors the index is rebuilt from the live vectors.
-
-Filtered search on HNSW/IVF with at most ``exact_filter_max`` (4096) allowed ids is scored
-exactly on the reconstructed vectors (graph/list search can miss a small allowed set);
-larger filters use ``SearchParameters(sel=...)``. Not thread-safe for concurrent writes.
+Removal: flat uses real ``remove_ids``. HNSW cannot remove, and ``IndexIDMap2.remove_ids`` over IVF
+corrupts the id mapping, so both use tombstones (``IDSelectorNot`` at search time), rebuilt away once
+they exceed ``tombstone_fraction`` (0.2) of the stored vectors. Filtered search on HNSW/IVF with at most
+``exact_filter_max`` (4096) allowed ids is exact on reconstructed vectors (a graph search can miss a small
+allowed set); larger filters use ``SearchParameters(sel=...)``. Not thread-safe for concurrent writes.
 """
 from __future__ import annotations
 

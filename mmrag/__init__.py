@@ -1,13 +1,30 @@
 """mmrag: multimodal retrieval-augmented generation over a folder of files.
 
-Public API: `Library` (open a library folder), `Ingestor` (add files), `Library.search`,
-and the records `Record`, `Hit`, `Evidence`, `Answer`.
+Public API: `Library` (open a library folder; `ingest`, `remove`, `search`, `ask`, `moments`),
+`Ingestor` (the ingest pipeline), the records `Record`, `Hit`, `Evidence`, `Answer`, `Moment`,
+the enums of `mmrag.kinds`, and the errors of `mmrag.errors` (all subclasses of `MmragError`).
 """
-from .config import LibraryConfig, SpaceConfig, default_library
+from .core import LibraryConfig, SpaceConfig, default_library
+from .core.text import QUERY_STOPWORDS
+from .errors import (
+                     BadQueryError,
+                     ConfigError,
+                     DependencyMissingError,
+                     IngestError,
+                     LibraryBusyError,
+                     LibraryDamagedError,
+                     MmragError,
+                     ModelMissingError,
+                     UnknownNameError,
+)
 from .ingest import Ingestor, IngestReport
-from .library import Library, LibraryBusyError
-from .records import Answer, AnswerEvent, Evidence, Hit, Record
+from .kinds import EventKind, Fusion, Modality, RecordKind, SourceStatus
+from .library import Library
+from .records import Answer, AnswerEvent, Evidence, Hit, Moment, Record
 
 __version__ = "0.1.0"
-__all__ = ["Answer", "AnswerEvent", "Evidence", "Hit", "Ingestor", "IngestReport", "Library", "LibraryBusyError",
-           "LibraryConfig", "Record", "SpaceConfig", "default_library", "__version__"]
+__all__ = ["Answer", "AnswerEvent", "BadQueryError", "ConfigError", "DependencyMissingError", "EventKind", "Evidence", "Fusion", "Hit",
+           "IngestError", "Ingestor", "IngestReport", "Library", "LibraryBusyError", "LibraryConfig",
+           "LibraryDamagedError", "MmragError", "Modality", "ModelMissingError", "Moment", "QUERY_STOPWORDS",
+           "Record", "RecordKind", "SourceStatus", "SpaceConfig", "UnknownNameError", "default_library",
+           "__version__"]

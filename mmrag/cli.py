@@ -1,22 +1,35 @@
-"""The `mmrag` command line. Every command takes --library DIR; --json prints one JSON object."""
+"""The `mmrag` command line. Every command takes --library DIR; --json prints one JSON object.
+
+Errors mmrag raises on purpose (`MmragError`) print as one line with exit code 2; anything else is a bug
+and keeps its traceback. Other packages add subcommands through the `mmrag.commands` entry point group
+(the web app's `mmrag serve` comes from `ui`).
+"""
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
 import logging
+import os
 import sys
+from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Callable
 
-from . import Ingestor, Library, __version__
-from .config import default_library
+from . import __version__
+from .core import default_library
+from .errors import BadQueryError, IngestError, MmragError
+from .images import open_image
+from .ingest import Ingestor
+from .library import Library
 from .records import Hit
 
 log = logging.getLogger("mmrag")
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 # Feature modules that add their own subcommands: each has `register(sub, common)`, which adds its
 # parsers, and decorates its handlers with `@command` (handler name `cmd_<subcommand>`).
-EXTENSIONS: tuple[str, ...] = ("cli_video", "cli_ask", "cli_serve")
+EXTENSIONS: tuple[str, ...] = ("cli_video", "cli_ask")
+ENTRY_POINTS = "mmrag.commands"  # other packages' `register(sub, common)` functions
 
 
 def command(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -52,7 +65,6 @@ def format_hit(rank: int, hit: Hit, width: int = 100) -> str:
 
 def _short(source: str) -> str:
     """A source path relative to the working directory when it lies below it."""
-    import os
     rel = os.path.relpath(source) if os.path.isabs(source) else source
     return source if rel.startswith("..") else rel
 
@@ -61,7 +73,7 @@ def _short(source: str) -> str:
 def cmd_search(args: argparse.Namespace) -> int:
     image = _load_query_image(args.image) if args.image else None
     if not args.query and image is None:
-        raise ValueError("give a QUERY, an --image FILE, or both")
+        raise BadQueryError("give a QUERY, an --image FILE, or both")
     with Library(args.library) as lib:
         hits = lib.search(args.query or "", k=args.k, modality=args.modality, source=args.source,
                           diversity=args.diverse, expand=args.expand, image=image)
@@ -71,19 +83,15 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _load_query_image(path: str):  # noqa: ANN202 - PIL type
-    from pathlib import Path
-
-    from .ingest.images import open_image
-    from .ingest.readers import IngestError
     try:
         return open_image(Path(path).read_bytes(), 100_000_000)
     except (IngestError, OSError) as exc:
-        raise ValueError(f"--image {path}: {exc}") from exc
+        raise BadQueryError(f"--image {path}: {exc}") from exc
 
 
 @command
 def cmd_reindex(args: argparse.Namespace) -> int:
-    from .ingest.reindex import reindex
+    from .ingest import reindex
     with Library(args.library) as lib:
         out = reindex(lib, args.space, progress=None if not args.json else False)
     _emit(args, out, f"space {out['space']}: embedded {out['embedded']} records"
@@ -108,15 +116,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 @command
 def cmd_remove(args: argparse.Namespace) -> int:
-    from pathlib import Path
-    removed, unknown = {}, []
-    with Library(args.library) as lib, lib.writing():
-        for p in args.paths:
-            key = str(Path(p).resolve())
-            if lib.store.get_source(key) is None:
-                unknown.append(p)
-                continue
-            removed[key] = lib.remove_records_of(key, drop_source=True)
+    with Library(args.library) as lib:
+        removed = lib.remove(args.paths)
+    gone = set(removed)
+    unknown = [p for p in args.paths if str(p) not in gone and str(Path(p).resolve()) not in gone]
     text = "\n".join([f"removed {k} ({n} records)" for k, n in removed.items()] +
                      [f"not in library: {p}" for p in unknown])
     _emit(args, {"removed": removed, "unknown": unknown}, text)
@@ -187,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--predictions", default=None, help="write per-example predictions (JSON Lines) here")
     for name in EXTENSIONS:
         importlib.import_module(f"mmrag.{name}").register(sub, common)
+    for ep in entry_points(group=ENTRY_POINTS):
+        ep.load()(sub, common)
     return p
 
 
@@ -194,9 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    handler = getattr(args, "handler", None) or COMMANDS[args.command]
     try:
-        return COMMANDS[args.command](args)
-    except (ValueError, KeyError, RuntimeError, OSError) as exc:
+        return handler(args)
+    except MmragError as exc:
         print(f"mmrag {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from . import Library
 from .cli import _emit, _load_query_image, _short, command
+from .errors import BadQueryError
+from .library import Library
 from .records import Answer, Evidence
 
 
@@ -38,7 +39,7 @@ def _options(args: argparse.Namespace) -> dict:
 def cmd_ask(args: argparse.Namespace) -> int:
     image = _load_query_image(args.image) if args.image else None
     if not args.question and image is None:
-        raise ValueError("give a QUESTION, an --image FILE, or both")
+        raise BadQueryError("give a QUESTION, an --image FILE, or both")
     with Library(args.library) as lib:
         if args.stream and not args.json:
             answer, streamed = None, []
@@ -61,7 +62,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_summarise(args: argparse.Namespace) -> int:
     from .answer import summarise
     if (args.source is None) == (args.query is None):
-        raise ValueError("give a SOURCE file or --query QUERY (one of them)")
+        raise BadQueryError("give a SOURCE file or --query QUERY (one of them)")
     with Library(args.library) as lib:
         answer = summarise(lib, args.source, args.query, generator=args.generator, k=args.k,
                            max_tokens=args.max_tokens)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import argparse
 
-from . import Library
 from .cli import _emit, _load_query_image, _short, command
+from .errors import BadQueryError
+from .library import Library
 
 
 def _fmt_t(t: float) -> str:
@@ -27,7 +28,7 @@ def cmd_moments(args: argparse.Namespace) -> int:
     from .video import available_signals
     image = _load_query_image(args.image) if args.image else None
     if not args.query and image is None:
-        raise ValueError("give a QUERY, an --image FILE, or both")
+        raise BadQueryError("give a QUERY, an --image FILE, or both")
     with Library(args.library) as lib:
         moments = lib.moments(args.video, args.query or "", k=args.k, image=image)
         signals = available_signals(lib, args.video)

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import importlib.util
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .library import Library
+from encoders import encoder_status
+
+from .core import Collection
+from .generate.models import REGISTRY, default_model_name, model_status
 
 
-def model_rows(lib: "Library") -> dict[str, dict[str, Any]]:
+def model_rows(lib: Collection) -> dict[str, dict[str, Any]]:
     """Status of each embedding space's encoder, then speech-to-text, OCR and the offline LLMs."""
-    from encoders import encoder_status
-    from .generate.models import REGISTRY, default_model_name, model_status
     rows = {name: {"encoder": cfg.encoder, **encoder_status(cfg.encoder, **cfg.encoder_params)}
             for name, cfg in lib.spaces.items()}
     rows["speech"] = {"encoder": f"whisper {lib.config.asr_model}",

@@ -6,25 +6,29 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-MODALITIES = ("text", "image", "video", "table")
+from .errors import ConfigError
+from .kinds import EventKind, Locator, Meta, Modality
+
+MODALITIES = tuple(m.value for m in Modality)
 
 
 @dataclass
 class Record:
     """One retrievable unit: a text chunk, an image, a video segment, a table slice."""
 
-    modality: str
+    modality: Modality
     source: str
-    locator: dict[str, Any]
+    locator: Locator
     text: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: Meta = field(default_factory=Meta)
     uid: str = ""
     id: int | None = None  # int64, assigned by the store
     payload: Any = field(default=None, repr=False, compare=False)  # transient encoder input (e.g. pixels)
 
     def __post_init__(self) -> None:
         if self.modality not in MODALITIES:
-            raise ValueError(f"modality {self.modality!r} is not one of {MODALITIES}")
+            raise ConfigError(f"modality {self.modality!r} is not one of {MODALITIES}")
+        self.modality = Modality(self.modality)
 
     def with_uid(self, content_hash: str) -> "Record":
         """Set `uid` from the source content hash, modality and locator (stable across re-ingest)."""
@@ -70,11 +74,11 @@ class Evidence:
     rows: list[list[Any]] = field(default_factory=list)
 
     @property
-    def locator(self) -> dict[str, Any]:
+    def locator(self) -> Locator:
         return self.hit.record.locator
 
     @property
-    def modality(self) -> str:
+    def modality(self) -> Modality:
         return self.hit.record.modality
 
     @property
@@ -122,10 +126,13 @@ def _jsonable(v: Any) -> Any:
 class AnswerEvent:
     """One step of a streamed answer: "evidence" first, then "token" pieces, then the final "answer"."""
 
-    kind: str  # "evidence" | "token" | "answer"
+    kind: EventKind
     text: str = ""
     evidence: list[Evidence] = field(default_factory=list)
     answer: Answer | None = None
+
+    def __post_init__(self) -> None:
+        self.kind = EventKind(self.kind)
 
 
 @dataclass

@@ -10,7 +10,7 @@ import html
 import re
 from typing import Any, Callable, Iterable, Sequence
 
-from mmrag import Evidence
+from mmrag import QUERY_STOPWORDS, Evidence
 
 UrlFor = Callable[[str], "str | None"]
 ORDER = ("text", "table", "image", "video")  # order of the modality groups in the panel
@@ -19,9 +19,6 @@ MAX_TEXT = 1200
 MAX_ROWS = 50
 _CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _WORD = re.compile(r"\w+", re.UNICODE)
-STOP = frozenset("""a an and are as at be by can did do does for from had has have how i in is it its
-of on or that the this to was were what when where which who whom why will with you your there their
-about into than then them they much many more most some any all not""".split())
 _SUFFIXES = ("ing", "ed", "es", "s", "ly")
 
 
@@ -63,7 +60,7 @@ def query_terms(query: str) -> list[str]:
     """Content words of the query, lightly stemmed, longest first."""
     terms = set()
     for w in _WORD.findall(query.lower()):
-        if len(w) < 3 or w in STOP:
+        if len(w) < 3 or w in QUERY_STOPWORDS:
             continue
         for suf in _SUFFIXES:
             if w.endswith(suf) and len(w) - len(suf) >= 3:

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Sequence
 
 from PIL import Image, ImageOps
 
-from mmrag import Evidence, Hit, Ingestor, IngestReport, Library, LibraryBusyError
+from mmrag import Evidence, Hit, IngestReport, Library, LibraryBusyError, Moment
 
 from . import paths
 
@@ -147,7 +147,7 @@ class LibraryService:
                 self.last_model = {"model": event.answer.model, "choice": str(meta.get("generator_choice", ""))}
             yield event
 
-    def moments(self, video: str, query: str, k: int = 5) -> list[Any]:
+    def moments(self, video: str, query: str, k: int = 5) -> list[Moment]:
         if not video or not query.strip():
             raise UserError("pick a video and type what to look for")
         with self.lock.read():
@@ -171,7 +171,7 @@ class LibraryService:
     def ingest(self, paths_: Sequence[str | Path], progress: bool = False) -> IngestReport:
         try:
             with self.lock.write():
-                return Ingestor(self.lib, progress=progress).run([str(p) for p in paths_])
+                return self.lib.ingest([str(p) for p in paths_], progress=progress)
         except LibraryBusyError as exc:
             raise UserError(f"{exc}; try again when it has finished") from exc
 
@@ -201,8 +201,8 @@ class LibraryService:
         if source not in known:
             raise UserError(f"{source} is not in the library")
         try:
-            with self.lock.write(), self.lib.writing():
-                n = self.lib.remove_records_of(source, drop_source=True)
+            with self.lock.write():
+                n = sum(self.lib.remove(source).values())
         except LibraryBusyError as exc:
             raise UserError(f"{exc}; try again when it has finished") from exc
         if paths.inside(source, self.root / paths.UPLOADS) and Path(source).is_file():

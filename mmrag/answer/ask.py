@@ -11,8 +11,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
-from ..generate.registry import create_generator
+from ..core import Collection
+from ..errors import BadOptionError, BadQueryError, ConfigError
+from ..generate.registry import Generator, create_generator
+from ..kinds import EventKind, Modality
 from ..records import Answer, AnswerEvent, Evidence, Hit
+from ..retrieval import search
 from .citations import CitationFilter
 from .evidence import dedupe_hits, number_evidence
 from .generation import build_prompt, finish, render_blocks, stream_reply
@@ -22,8 +26,6 @@ from .tableqa import table_evidence
 
 if TYPE_CHECKING:
     from PIL import Image
-
-    from ..library import Library
 
 log = logging.getLogger(__name__)
 NOTHING = "The library has nothing on this question."
@@ -35,12 +37,12 @@ class Options:
 
     image: "Image.Image | None" = None
     k: int = 8
-    generator: Any = None
+    generator: "str | Generator | None" = None
     max_tokens: int = 256
     temperature: float = 0.0
     steps: int = 1
     table_qa: bool = True
-    table_llm: Any = None
+    table_llm: "str | Generator | None" = None
     table_options: dict[str, Any] = field(default_factory=dict)
     search_options: dict[str, Any] = field(default_factory=dict)
     enforce_citations: bool = True
@@ -80,11 +82,11 @@ def _image_text(image: "Image.Image") -> str:
         return ""
 
 
-def _encode_fn(lib: "Library") -> Any:
+def _encode_fn(lib: Collection) -> Any:
     """The library's text encoder as `encode(texts) -> vectors` (None when unavailable)."""
-    if "text" not in lib.spaces or not lib.available("text"):
+    if Modality.TEXT not in lib.spaces or not lib.available(Modality.TEXT):
         return None
-    return lib.encoder("text").encode
+    return lib.encoder(Modality.TEXT).encode
 
 
 def order_hits(hits: list[Hit], order: str) -> list[Hit]:
@@ -96,14 +98,14 @@ def order_hits(hits: list[Hit], order: str) -> list[Hit]:
     if order == "score":
         return hits
     if order != "reading":
-        raise ValueError(f"unknown evidence_order {order!r}; valid: score, reading")
+        raise ConfigError(f"unknown evidence_order {order!r}; valid: score, reading")
     rank = {s: i for i, s in reversed(list(enumerate(h.record.source for h in hits)))}
     return sorted(hits, key=lambda h: (rank[h.record.source], h.record.id if h.record.id is not None else 0))
 
 
-def collect(lib: "Library", st: State, o: Options) -> None:
+def collect(lib: Collection, st: State, o: Options) -> None:
     """Search, dedupe, put a table-query result first when it applies, and run follow-up steps."""
-    st.hits = lib.search(st.question, k=o.k, image=o.image, **o.search_options)
+    st.hits = search(lib, st.question, k=o.k, image=o.image, **o.search_options)
     kept = order_hits(dedupe_hits(st.hits), o.evidence_order)
     table_ev = None
     st.timings["retrieve_s"] = time.perf_counter() - st.t0
@@ -124,7 +126,7 @@ def collect(lib: "Library", st: State, o: Options) -> None:
         st.timings["steps_s"] = time.perf_counter() - t1
 
 
-def respond(lib: "Library", st: State, o: Options) -> Iterator[AnswerEvent]:
+def respond(lib: Collection, st: State, o: Options) -> Iterator[AnswerEvent]:
     """Pack the evidence, stream the reply (citations filtered), then the final answer event."""
     t1 = time.perf_counter()
     gen, vision = st.gen, st.gen.kind == "vision" and o.image is not None
@@ -147,18 +149,18 @@ def respond(lib: "Library", st: State, o: Options) -> Iterator[AnswerEvent]:
         st.timings.setdefault("first_token_s", time.perf_counter() - t1)
         raw.append(piece)
         if out := filt.feed(piece):
-            yield AnswerEvent("token", text=out)
+            yield AnswerEvent(EventKind.TOKEN, text=out)
     if out := filt.flush():
-        yield AnswerEvent("token", text=out)
+        yield AnswerEvent(EventKind.TOKEN, text=out)
     st.timings["generate_s"] = time.perf_counter() - t1
     done = finish("".join(raw), st.evidence, blocks, enforce=o.enforce_citations, strict=o.strict)
     st.timings["total_s"] = time.perf_counter() - st.t0
-    yield AnswerEvent("answer", answer=Answer(done.text, citations=done.citations, hits=st.hits, model=gen.name,
+    yield AnswerEvent(EventKind.ANSWER, answer=Answer(done.text, citations=done.citations, hits=st.hits, model=gen.name,
                                               timings=st.timings, evidence=list(st.evidence),
                                               meta={**st.meta, **done.meta}))
 
 
-def ask_stream(lib: "Library", question: str, **options: Any) -> Iterator[AnswerEvent]:
+def ask_stream(lib: Collection, question: str, **options: Any) -> Iterator[AnswerEvent]:
     """Answer `question` from the library as events: "evidence", then "token"s, then "answer".
 
     Options (see `Options`): image (a PIL image with the question), k (hits), generator (registry
@@ -171,27 +173,27 @@ def ask_stream(lib: "Library", question: str, **options: Any) -> Iterator[Answer
     try:
         o = Options(**options)
     except TypeError as exc:
-        raise TypeError(f"{exc}; ask takes: {', '.join(Options.__dataclass_fields__)}") from None
+        raise BadOptionError(f"{exc}; ask takes: {', '.join(Options.__dataclass_fields__)}") from None
     if not question.strip() and o.image is None:
-        raise ValueError("ask needs a question (and optionally an image)")
+        raise BadQueryError("ask needs a question (and optionally an image)")
     st = State(question, create_generator(o.generator))
     st.meta["generator_choice"] = getattr(st.gen, "choice", "requested")
     collect(lib, st, o)
-    yield AnswerEvent("evidence", evidence=list(st.evidence))
+    yield AnswerEvent(EventKind.EVIDENCE, evidence=list(st.evidence))
     if st.evidence:
         yield from respond(lib, st, o)
         return
     st.timings["total_s"] = time.perf_counter() - st.t0
-    yield AnswerEvent("token", text=NOTHING)
-    yield AnswerEvent("answer", answer=Answer(NOTHING, hits=st.hits, model=st.gen.name, timings=st.timings,
+    yield AnswerEvent(EventKind.TOKEN, text=NOTHING)
+    yield AnswerEvent(EventKind.ANSWER, answer=Answer(NOTHING, hits=st.hits, model=st.gen.name, timings=st.timings,
                                               meta={**st.meta, "refused": True}))
 
 
-def ask(lib: "Library", question: str, **options: Any) -> Answer:
+def ask(lib: Collection, question: str, **options: Any) -> Answer:
     """The final answer of `ask_stream` (same options)."""
     answer = None
     for event in ask_stream(lib, question, **options):
-        if event.kind == "answer":
+        if event.kind == EventKind.ANSWER:
             answer = event.answer
     assert answer is not None
     return answer

@@ -11,19 +11,21 @@ in fused-score order.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from ..core import Collection
+from ..errors import IngestError
+from ..images import open_image
+from ..kinds import Modality
 from ..records import Evidence, Hit
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from ..library import Library
 
 log = logging.getLogger(__name__)
 MAX_IMAGE_SIDE = 768
@@ -55,7 +57,7 @@ def _norm(text: str) -> str:
 
 def dedupe_hits(hits: Sequence[Hit]) -> list[Hit]:
     """Hits without repeats: one per record id, an image's OCR record folded into the image, identical texts once."""
-    image_sources = {h.record.source for h in hits if h.record.modality == "image"}
+    image_sources = {h.record.source for h in hits if h.record.modality == Modality.IMAGE}
     seen_ids: set[int] = set()
     seen_text: set[str] = set()
     out: list[Hit] = []
@@ -63,14 +65,14 @@ def dedupe_hits(hits: Sequence[Hit]) -> list[Hit]:
         r = h.record
         if r.id is not None and r.id in seen_ids:
             continue
-        if r.modality == "text" and r.meta.get("view_of") == "image" and r.source in image_sources:
+        if r.modality == Modality.TEXT and r.meta.get("view_of") == Modality.IMAGE and r.source in image_sources:
             continue  # the image block carries its OCR text
         key = _norm(r.text)
-        if r.modality in ("text", "table") and key and key in seen_text:
+        if r.modality in (Modality.TEXT, Modality.TABLE) and key and key in seen_text:
             continue
         if r.id is not None:
             seen_ids.add(r.id)
-        if r.modality in ("text", "table") and key:
+        if r.modality in (Modality.TEXT, Modality.TABLE) and key:
             seen_text.add(key)
         out.append(h)
     return out
@@ -109,19 +111,15 @@ def format_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], max_rows:
     return "\n".join(lines)
 
 
-def ocr_text_of(lib: "Library | None", source: str) -> str:
+def ocr_text_of(lib: "Collection | None", source: str) -> str:
     """The OCR text record(s) stored for an image source."""
     if lib is None:
         return ""
-    rows = lib.store.db.execute("SELECT text, meta FROM records WHERE source = ? AND modality = 'text'",
-                                (source,)).fetchall()
-    return "\n".join(t for t, m in rows if json.loads(m).get("view_of") == "image")
+    return "\n".join(lib.store.view_texts(source, Modality.IMAGE))
 
 
-def load_pixels(lib: "Library | None", source: str, meta: dict[str, Any]) -> "Image.Image | None":
+def load_pixels(lib: "Collection | None", source: str, meta: dict[str, Any]) -> "Image.Image | None":
     """The image (original file, else its thumbnail in the library), RGB, longest side <= MAX_IMAGE_SIDE."""
-    from ..ingest.images import open_image
-    from ..ingest.readers import IngestError
     paths = [Path(source)]
     if lib is not None and meta.get("thumbnail"):
         paths.append(Path(lib.root) / meta["thumbnail"])
@@ -137,7 +135,7 @@ def load_pixels(lib: "Library | None", source: str, meta: dict[str, Any]) -> "Im
     return None
 
 
-def _image_block(ev: Evidence, lib: "Library | None", vision: bool) -> Block:
+def _image_block(ev: Evidence, lib: "Collection | None", vision: bool) -> Block:
     r = ev.hit.record
     info = [f"{r.meta['width']}x{r.meta['height']}"] if "width" in r.meta else []
     info += [str(r.meta[k]) for k in ("exif_date", "camera") if r.meta.get(k)]
@@ -155,7 +153,7 @@ def _keyframes(meta: dict[str, Any]) -> list[tuple[float | None, str]]:
     return frames or ([(None, meta["thumbnail"])] if meta.get("thumbnail") else [])
 
 
-def _video_block(ev: Evidence, lib: "Library | None", vision: bool, max_frames: int = 2) -> Block:
+def _video_block(ev: Evidence, lib: "Collection | None", vision: bool, max_frames: int = 2) -> Block:
     """A moment (or segment, or keyframe): time span, transcript, keyframes (pixels for a VLM)."""
     r = ev.hit.record
     frames = _keyframes(r.meta)[:max_frames]
@@ -188,18 +186,18 @@ def _table_block(ev: Evidence) -> Block:
 
 def _text_block(ev: Evidence) -> Block:
     r = ev.hit.record
-    what = "text read from image" if r.meta.get("view_of") == "image" else "text"
+    what = "text read from image" if r.meta.get("view_of") == Modality.IMAGE else "text"
     span = _span(r.locator)
     return Block(ev, f"[{ev.n}] {what} {_name(r.source)}" + (f" ({span})" if span else ""), r.text)
 
 
-def render_block(ev: Evidence, lib: "Library | None" = None, vision: bool = False) -> Block:
+def render_block(ev: Evidence, lib: "Collection | None" = None, vision: bool = False) -> Block:
     """The block for one piece of evidence, by modality."""
     modality = ev.hit.record.modality
-    if modality == "image":
+    if modality == Modality.IMAGE:
         return _image_block(ev, lib, vision)
-    if modality == "video":
+    if modality == Modality.VIDEO:
         return _video_block(ev, lib, vision)
-    if modality == "table":
+    if modality == Modality.TABLE:
         return _table_block(ev)
     return _text_block(ev)

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
+from ..core import Collection
+from ..errors import ConfigError
 from ..generate.extractive import NOT_FOUND, Passage
 from ..records import Evidence
 from .citations import attribute, clean_citations, is_refusal
@@ -21,7 +23,6 @@ from .prompts import Message, answer_messages, flatten
 if TYPE_CHECKING:
     from PIL import Image
 
-    from ..library import Library
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +60,14 @@ def build_prompt(gen: Any, blocks: Sequence[Block], make: Callable[[Sequence[Blo
         if total <= limit or not shrink_last(packed, count, total - limit):
             break
     if total > limit:
-        raise ValueError(f"the prompt needs {total} tokens but {gen.name} has room for {limit}; lower max_tokens")
+        raise ConfigError(f"the prompt needs {total} tokens but {gen.name} has room for {limit}; lower max_tokens")
     packed.prompt_tokens = total
     if gen.kind != "vision":
         msgs, imgs = flatten(msgs), []
     return Prompt(msgs, imgs, packed, total)
 
 
-def render_blocks(evidence: Sequence[Evidence], lib: "Library | None", gen: Any) -> list[Block]:
+def render_blocks(evidence: Sequence[Evidence], lib: "Collection | None", gen: Any) -> list[Block]:
     return [render_block(ev, lib, vision=gen.kind == "vision") for ev in evidence]
 
 

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
+from ..core import Collection
 from ..records import Evidence
+from ..retrieval import search
 from .citations import clean_citations
 from .evidence import dedupe_hits, number_evidence
 from .generation import build_prompt, render_blocks
 from .prompts import follow_up_messages
-
-if TYPE_CHECKING:
-    from ..library import Library
 
 log = logging.getLogger(__name__)
 _NOTE = re.compile(r"NOTE\s*:\s*(.*?)(?=\n\s*(?:SEARCH|DONE)\b|\Z)", re.S | re.I)
@@ -41,7 +40,7 @@ def _record_ids(evidence: Sequence[Evidence]) -> set[int]:
     return {e.hit.record.id for e in evidence if e.hit.record.id is not None}
 
 
-def gather(lib: "Library", gen: Any, question: str, evidence: list[Evidence], *, steps: int = 2, k: int = 8,
+def gather(lib: Collection, gen: Any, question: str, evidence: list[Evidence], *, steps: int = 2, k: int = 8,
            search_options: dict[str, Any] | None = None) -> tuple[list[Evidence], list[str], list[str]]:
     """(evidence with follow-up hits appended, the notes, the follow-up queries)."""
     evidence, notes, queries = list(evidence), [], []
@@ -57,7 +56,7 @@ def gather(lib: "Library", gen: Any, question: str, evidence: list[Evidence], *,
             break
         queries.append(query)
         have = _record_ids(evidence)
-        new = [h for h in dedupe_hits(lib.search(query, k=k, **(search_options or {})))
+        new = [h for h in dedupe_hits(search(lib, query, k=k, **(search_options or {})))
                if h.record.id not in have]
         log.info("follow-up %r added %d hits", query, len(new))
         if not new:

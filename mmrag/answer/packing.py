@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from ..errors import ConfigError
 from .evidence import Block
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def pack(blocks: Sequence[Block], count: Callable[[str], int], n_ctx: int, max_t
     """Choose and shorten blocks so that `fixed_tokens` + blocks + `max_tokens` <= `n_ctx`."""
     budget = n_ctx - max_tokens - fixed_tokens - 48  # 48: the note about cut blocks
     if budget < MIN_BLOCK:
-        raise ValueError(f"no room for evidence: context {n_ctx} tokens, answer {max_tokens}, prompt {fixed_tokens};"
+        raise ConfigError(f"no room for evidence: context {n_ctx} tokens, answer {max_tokens}, prompt {fixed_tokens};"
                          " lower max_tokens or use a model with a longer context")
     cap = budget if len(blocks) == 1 else max(int(budget * block_share), MIN_BLOCK)
     out = Packed([], budget=budget)

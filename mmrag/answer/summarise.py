@@ -11,18 +11,18 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
+from ..core import Collection, HasCollection, as_collection
+from ..errors import BadQueryError
 from ..generate.extractive import Passage
 from ..generate.registry import create_generator
 from ..records import Answer, Hit
+from ..retrieval import search
 from .evidence import Block, number_evidence
 from .generation import build_prompt, finish, render_blocks
 from .packing import messages_tokens
 from .prompts import flatten, reduce_messages, summary_messages
-
-if TYPE_CHECKING:
-    from ..library import Library
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 6
@@ -35,15 +35,14 @@ def _order_key(hit: Hit) -> tuple:
             hit.record.id or 0)
 
 
-def source_hits(lib: "Library", source: str) -> list[Hit]:
+def source_hits(lib: Collection, source: str) -> list[Hit]:
     """Every record of `source` (a path as stored, or a path that resolves to it) in reading order."""
     from pathlib import Path
-    db = lib.store.db
-    ids = [r[0] for r in db.execute("SELECT id FROM records WHERE source = ?", (source,))]
+    ids = lib.store.record_ids_of(source)
     if not ids and Path(source).exists():
-        ids = [r[0] for r in db.execute("SELECT id FROM records WHERE source = ?", (str(Path(source).resolve()),))]
+        ids = lib.store.record_ids_of(str(Path(source).resolve()))
     if not ids:
-        raise ValueError(f"source {source!r} is not in the library {lib.root}; see `mmrag status`")
+        raise BadQueryError(f"source {source!r} is not in the library {lib.root}; see `mmrag status`")
     recs = lib.store.get_records(ids)
     hits = [Hit(r, 1.0, {}) for r in recs.values() if r.text.strip()]
     return sorted(hits, key=_order_key)
@@ -97,14 +96,15 @@ def _reduce(gen: Any, partials: list[str], max_tokens: int, focus: str) -> list[
             if len(g) > 1 else g[0] for g in groups]
 
 
-def summarise(lib: "Library", source: str | None = None, query: str | None = None, *, generator: Any = None,
+def summarise(library: Collection | HasCollection, source: str | None = None, query: str | None = None, *, generator: Any = None,
               k: int = 20, max_tokens: int = 200, focus: str = "") -> Answer:
     """Summarise a source (all its records) or the evidence for `query`, with [n] citations."""
     if (source is None) == (query is None):
-        raise ValueError("summarise takes a source or a query (one of them)")
+        raise BadQueryError("summarise takes a source or a query (one of them)")
+    lib = as_collection(library)
     t0 = time.perf_counter()
     gen = create_generator(generator)
-    hits = source_hits(lib, source) if source is not None else lib.search(query or "", k=k)
+    hits = source_hits(lib, source) if source is not None else search(lib, query or "", k=k)
     evidence = number_evidence(hits)
     blocks = render_blocks(evidence, lib, gen)
     focus = focus or (query or "")

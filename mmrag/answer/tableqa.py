@@ -12,12 +12,13 @@ import logging
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
+from ..core import Collection
+from ..kinds import Modality, RecordKind
 from ..records import Evidence, Hit, Record
-
-if TYPE_CHECKING:
-    from ..library import Library
+from ..tables import TABLES_FILE, TableDB, answer_table_question
+from ..tables.qa import wrap_sql
 
 log = logging.getLogger(__name__)
 TOP_HITS = 5
@@ -29,7 +30,7 @@ _AGG = re.compile(r"\b(count|sum|avg|min|max|median|string_agg|list)\s*\(", re.I
 
 
 def _table_id(hit: Hit) -> str | None:
-    tid = hit.record.locator.get("table") if hit.record.modality == "table" else None
+    tid = hit.record.locator.get("table") if hit.record.modality == Modality.TABLE else None
     return tid if isinstance(tid, str) else None
 
 
@@ -47,7 +48,6 @@ def table_question(hits: Sequence[Hit], top: int = TOP_HITS) -> list[str]:
 
 def cited_rows(db: Any, table_id: str, sql: str | None, answer: Sequence[str]) -> list[int]:
     """0-based rows of `table_id` the answer came from: the rows the query selected, else rows holding it."""
-    from ..tables.qa import wrap_sql  # the engine's own view of the table (t, with a 1-based row_id)
     m = _SIMPLE.match(sql or "")
     if m and not re.search(r"\b(join|union|group\s+by|intersect|except)\b|\(\s*select", sql or "", re.I):
         rest = m.group("rest")
@@ -72,7 +72,6 @@ def cited_rows(db: Any, table_id: str, sql: str | None, answer: Sequence[str]) -
 def _result_columns(db: Any, table_id: str, sql: str | None, n: int) -> list[str]:
     if not sql:
         return [f"col{i + 1}" for i in range(n)]
-    from ..tables.qa import wrap_sql
     try:
         return list(db.query(wrap_sql(sql, table_id), max_rows=1).columns)
     except Exception:  # noqa: BLE001
@@ -82,7 +81,6 @@ def _result_columns(db: Any, table_id: str, sql: str | None, n: int) -> list[str
 def _run_table_qa(path: Any, question: str, tables: list[str], llm: Any,
                   options: dict[str, Any]) -> tuple[Any, list[str], list[int]]:
     """(TableAnswer, result column names, cited table rows), the database closed afterwards."""
-    from ..tables import TableDB, answer_table_question
     with TableDB(path) as db:
         ta = answer_table_question(question, tables, llm, db, **options)
         if not ta.answer:
@@ -91,12 +89,12 @@ def _run_table_qa(path: Any, question: str, tables: list[str], llm: Any,
         return ta, _result_columns(db, ta.table_id, ta.sql, n), cited_rows(db, ta.table_id, ta.sql, ta.answer)
 
 
-def table_evidence(lib: "Library", question: str, hits: Sequence[Hit], llm: Any,
+def table_evidence(lib: Collection, question: str, hits: Sequence[Hit], llm: Any,
                    **options: Any) -> tuple[Evidence | None, dict[str, Any]]:
     """(evidence for the executed query or None, what happened) for a table question."""
     tables = table_question(hits)
     info: dict[str, Any] = {"table_question": bool(tables)}
-    path = lib.root / "tables.duckdb"
+    path = lib.root / TABLES_FILE
     if not tables or llm is None or not path.exists():
         if tables:
             info["table_qa"] = "skipped: " + ("no LLM for SQL" if llm is None else "no tables.duckdb")
@@ -117,7 +115,7 @@ def table_evidence(lib: "Library", question: str, hits: Sequence[Hit], llm: Any,
     rows = [list(r) for r in ta.rows]
     base = next((h for h in hits if _table_id(h) == ta.table_id), hits[0])
     answer = ", ".join(ta.answer)
-    rec = Record("table", base.record.source, {"table": ta.table_id, "rows": cited},
+    rec = Record(Modality.TABLE, base.record.source, {"table": ta.table_id, "rows": cited},
                  f"Question: {question}\nSQL: {ta.sql or '(read directly)'}\nAnswer: {answer}",
-                 meta={"kind": "table_result", "answer": answer, "method": ta.method}, id=base.record.id)
+                 meta={"kind": RecordKind.TABLE_RESULT, "answer": answer, "method": ta.method}, id=base.record.id)
     return Evidence(0, Hit(rec, base.score, {"table-qa": 1}), sql=ta.sql, columns=columns, rows=rows), info

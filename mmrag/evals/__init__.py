@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from ..errors import BadOptionError, DataMissingError, UnknownNameError
+
 EVALS: dict[str, Callable[..., dict[str, Any]]] = {}
 
 
@@ -25,7 +27,7 @@ def evalpack_dir() -> Path:
         cand = base.parent / "shared" / "evalpack"
         if cand.is_dir():
             return cand
-    raise FileNotFoundError("evaluation data not found: set MMRAG_EVALPACK to the evalpack folder")
+    raise DataMissingError("evaluation data not found: set MMRAG_EVALPACK to the evalpack folder")
 
 
 # Modules that register evals when imported (`@register_eval`).
@@ -37,13 +39,13 @@ def run_eval(name: str, **kwargs: Any) -> dict[str, Any]:
     for module in MODULES:
         importlib.import_module(f"{__name__}.{module}")
     if name not in EVALS:
-        raise KeyError(f"unknown eval {name!r}; available: {', '.join(sorted(EVALS))}")
+        raise UnknownNameError("eval", name, sorted(EVALS))
     fn = EVALS[name]
     given = {k: v for k, v in kwargs.items() if v is not None}
     params = inspect.signature(fn).parameters
     if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
         if bad := sorted(set(given) - set(params) - {"library"}):
-            raise ValueError(f"eval {name!r} does not take {', '.join('--' + b for b in bad)};"
+            raise BadOptionError(f"eval {name!r} does not take {', '.join('--' + b for b in bad)};"
                              f" it takes: {', '.join(sorted(params))}")
         given = {k: v for k, v in given.items() if k in params}
     return fn(**given)

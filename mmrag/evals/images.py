@@ -14,8 +14,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from encoders import create_encoder, l2_normalise
+from encoders import ModelUnavailableError, create_encoder, l2_normalise
 
+from ..errors import model_missing
 from . import evalpack_dir, register_eval
 
 TEMPLATES = ("itap of a {}.", "a bad photo of the {}.", "a origami {}.", "a photo of the large {}.",
@@ -52,12 +53,15 @@ def topk_accuracy(logits: np.ndarray, labels: Sequence[int], ks: Sequence[int] =
 
 
 def _images(paths: list[Path]) -> list:
-    from mmrag.ingest.images import open_image
+    from ..images import open_image
     return [open_image(p.read_bytes(), 10**8) for p in paths]
 
 
 def _encoder(encoder: str, allow_random: bool) -> Any:
-    return create_encoder(encoder, **({"allow_random": True} if allow_random else {}))
+    try:
+        return create_encoder(encoder, **({"allow_random": True} if allow_random else {}))
+    except ModelUnavailableError as exc:
+        raise model_missing(exc) from exc
 
 
 @register_eval("coco")

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from . import evalpack_dir, register_eval
 from .moment_metrics import eval_moments
 
@@ -82,7 +83,8 @@ def _summary(res: dict, qvh: bool) -> dict[str, float]:
 
 
 def _run_mmrag(rows: list[dict], videos: list[Path], predictions: str | None) -> dict[str, Any]:
-    from .. import Ingestor, Library
+    from ..ingest import Ingestor
+    from ..library import Library
     from ..video import available_signals, find_moments
     with tempfile.TemporaryDirectory(prefix="mmrag-eval-moments-") as tmp, Library(Path(tmp) / "lib") as lib:
         t0 = time.perf_counter()
@@ -121,10 +123,10 @@ def _note(clip_ok: bool, dataset: str) -> str:
 def moments(dataset: str = "charades", split: str | None = None, limit: int | None = None, offset: int | None = None,
             predictions: str | None = None) -> dict[str, Any]:
     if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r} for eval moments; valid: {', '.join(DATASETS)}")
+        raise ConfigError(f"unknown dataset {dataset!r} for eval moments; valid: {', '.join(DATASETS)}")
     split = split or next(iter(DATASETS[dataset]))
     if split not in DATASETS[dataset]:
-        raise ValueError(f"dataset {dataset} has no split {split!r}; valid: {', '.join(DATASETS[dataset])}")
+        raise ConfigError(f"dataset {dataset} has no split {split!r}; valid: {', '.join(DATASETS[dataset])}")
     folder = evalpack_dir() / "video"
     t0 = time.perf_counter()
     all_rows = _jsonl(folder / DATASETS[dataset][split])

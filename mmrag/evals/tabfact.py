@@ -23,6 +23,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ..errors import ConfigError
 from . import evalpack_dir, register_eval
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ def verify_statement(statement: str, table_id: str, llm: Any, db: Any, caption: 
 def load_statements(subset: str = "small_test", limit: int | None = None) -> list[tuple[str, str, int, str]]:
     """(table file, statement, label, caption) in subset order (`dev`: shuffled with seed 0)."""
     if subset not in SUBSETS:
-        raise ValueError(f"unknown TabFact subset {subset!r}; valid: {sorted(SUBSETS)}")
+        raise ConfigError(f"unknown TabFact subset {subset!r}; valid: {sorted(SUBSETS)}")
     base = evalpack_dir() / "tables" / "tabfact"
     examples = json.loads((base / "test_examples.json").read_text())
     if subset == "dev":

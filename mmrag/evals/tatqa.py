@@ -22,7 +22,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..config import LibraryConfig, SpaceConfig
+from ..core import LibraryConfig, SpaceConfig
 from ..library import Library
 from ..records import Record
 from . import register_eval

@@ -20,7 +20,8 @@ from typing import Any, Iterator
 import numpy as np
 from tqdm import tqdm
 
-from ..config import LibraryConfig, SpaceConfig
+from ..core import LibraryConfig, SpaceConfig
+from ..errors import ConfigError
 from ..library import Library
 from ..records import Record
 from . import evalpack_dir, register_eval
@@ -41,7 +42,7 @@ MODES: dict[str, dict[str, Any]] = {
 
 def load_contexts(split: str) -> list[dict]:
     if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; valid: {sorted(SPLITS)}")
+        raise ConfigError(f"unknown split {split!r}; valid: {sorted(SPLITS)}")
     return json.loads((evalpack_dir() / "tables" / "tatqa" / SPLITS[split]).read_text())
 
 

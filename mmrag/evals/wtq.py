@@ -21,6 +21,7 @@ from typing import Any, Iterable, TextIO
 
 from tqdm import tqdm
 
+from ..errors import ConfigError, DataMissingError
 from . import evalpack_dir, register_eval
 from .metrics import first_rank, ranking_metrics
 from .wtq_metric import approx_canon, is_correct, tsv_unescape, tsv_unescape_list
@@ -42,7 +43,7 @@ class WTQExample:
 def load_examples(split: str = "test", limit: int | None = None, offset: int = 0) -> list[WTQExample]:
     """Questions of a split, in file order (test: with targetCanon from test.tagged)."""
     if split not in SPLITS:
-        raise ValueError(f"unknown WTQ split {split!r}; valid: {sorted(SPLITS)}")
+        raise ConfigError(f"unknown WTQ split {split!r}; valid: {sorted(SPLITS)}")
     lines = (evalpack_dir() / "tables" / "wtq" / SPLITS[split]).read_text(encoding="utf-8").split("\n")
     header = lines[0].split("\t")
     out = []
@@ -69,7 +70,7 @@ def load_tables(paths: Iterable[str]) -> dict[str, str]:
                     found[rec["path"]] = rec["csv"]
     missing = want - set(found)
     if missing:
-        raise FileNotFoundError(f"{len(missing)} WTQ tables missing from the evalpack, e.g. {sorted(missing)[:3]}")
+        raise DataMissingError(f"{len(missing)} WTQ tables missing from the evalpack, e.g. {sorted(missing)[:3]}")
     return found
 
 
@@ -88,7 +89,7 @@ class TableRetriever:
     """The tables of an eval run in a temporary library; ranks them per question and keeps the gold ranks."""
 
     def __init__(self, db: Any, ids: dict[str, str], root: Path, encoder: str, k: int) -> None:
-        from ..config import LibraryConfig, SpaceConfig
+        from ..core import LibraryConfig, SpaceConfig
         from ..library import Library
         from ..tables.retrieve import index_tables
         cfg = LibraryConfig(spaces={"text": SpaceConfig(encoder=encoder, modalities=["text", "table"])})

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from .extractive import NOT_FOUND, ExtractiveGenerator, Passage
 from .llm import LLM, LlamaCppLLM, Message, Prompt, Usage, load_llm
-from .models import (DEFAULT_MODEL, REGISTRY, SMALL_MODEL, ModelSpec, default_model_name, ensure_gguf,
-                     models_dir, register_model)
+from .models import (
+                     DEFAULT_MODEL,
+                     REGISTRY,
+                     SMALL_MODEL,
+                     ModelSpec,
+                     default_model_name,
+                     ensure_gguf,
+                     models_dir,
+                     register_model,
+)
 from .registry import GENERATORS, Generator, create_generator, generator_names, register_generator
 
 __all__ = ["LLM", "LlamaCppLLM", "Message", "Prompt", "Usage", "load_llm", "DEFAULT_MODEL", "SMALL_MODEL",

@@ -16,12 +16,11 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from ..core.text import QUERY_STOPWORDS
+
 NOT_FOUND = "The evidence does not answer this question."
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n+")
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
-STOP = frozenset("""a an and are as at be by did do does for from had has have how i in is it its of on or that the
-this to was were what when where which who whom why will with you your much many than there their they this
-these those can could would should been being into about after before during also not no yes""".split())
 Encode = Callable[[Sequence[str]], np.ndarray]
 
 
@@ -38,7 +37,7 @@ def content_words(text: str) -> list[str]:
     """Lowercase words minus stopwords, with a crude plural/verb suffix strip."""
     out = []
     for w in _WORD.findall(text.lower()):
-        if w in STOP:
+        if w in QUERY_STOPWORDS:
             continue
         if len(w) > 4 and w.isalpha():
             for suf in ("ing", "ed", "es", "s"):

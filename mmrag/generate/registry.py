@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Protocol, runtime_checkable
 
+from ..errors import BadOptionError, UnknownNameError
 from .models import REGISTRY, SMALL_MODEL, default_model_name
 
 log = logging.getLogger(__name__)
@@ -92,14 +93,14 @@ def _factory(spec: str) -> tuple[GeneratorFactory, dict[str, Any]]:
     if spec.startswith("vlm:") and len(spec) > 4:
         from .vlm import TransformersVLM
         return TransformersVLM, {"model": spec[4:]}
-    raise ValueError(f"unknown generator {spec!r}; valid: {', '.join(generator_names())}")
+    raise UnknownNameError("generator", spec, generator_names())
 
 
 def create_generator(spec: "str | Generator | None" = None, **options: Any) -> Generator:
     """A generator for `spec` (None = "auto"), loaded once per process for each spec and options."""
     if spec is not None and not isinstance(spec, str):
         if not isinstance(spec, Generator):
-            raise TypeError(f"generator {spec!r} lacks name/kind/n_ctx/count_tokens; pass a name from: "
+            raise BadOptionError(f"generator {spec!r} lacks name/kind/n_ctx/count_tokens; pass a name from: "
                             f"{', '.join(generator_names())}")
         return spec
     spec = spec or "auto"

@@ -16,19 +16,13 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from encoders.runtime import offline
+
+from ..errors import ConfigError, DependencyMissingError, GenerationError, ModelMissingError
 from .llm import Usage
 
 log = logging.getLogger(__name__)
 Part = dict[str, Any]
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
-
-
-def _unavailable(message: str) -> Exception:
-    from encoders import ModelUnavailableError
-    return ModelUnavailableError(message)
 
 
 def load_vlm(model_id: str, dtype: str = "float32") -> tuple[Any, Any]:
@@ -37,21 +31,21 @@ def load_vlm(model_id: str, dtype: str = "float32") -> tuple[Any, Any]:
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
     except ImportError as exc:
-        raise ImportError("the VLM backend needs transformers and torch: pip install transformers torch") from exc
+        raise DependencyMissingError("the VLM backend needs transformers and torch: pip install transformers torch") from exc
     path = Path(model_id).expanduser()
     local = path.is_dir()
     if not local and (model_id.startswith((".", "/", "~")) or path.suffix):
-        raise _unavailable(f"VLM folder {model_id!r} does not exist; give an existing model folder or a hub id")
+        raise ModelMissingError(f"VLM folder {model_id!r} does not exist; give an existing model folder or a hub id")
     src = str(path) if local else model_id
     try:
-        processor = AutoProcessor.from_pretrained(src, local_files_only=_offline())
+        processor = AutoProcessor.from_pretrained(src, local_files_only=offline())
         model = AutoModelForImageTextToText.from_pretrained(src, dtype=getattr(torch, dtype),
-                                                            local_files_only=_offline())
+                                                            local_files_only=offline())
     except (OSError, ValueError) as exc:
         where = f"folder {src}" if local else ("the local Hugging Face cache (offline: HF_HUB_OFFLINE=1)"
-                                               if _offline() else "the Hugging Face hub")
+                                               if offline() else "the Hugging Face hub")
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _unavailable(
+        raise ModelMissingError(
             f"VLM {model_id!r}: weights not found in {where} ({first}). Download it where the hub is reachable "
             f"(`huggingface-cli download {model_id} --local-dir DIR`) and use generator='vlm:DIR'") from exc
     model.eval()
@@ -74,7 +68,7 @@ class TransformersVLM:
             self.name = name or str(model)
         else:
             if processor is None:
-                raise ValueError("a loaded VLM model needs its processor")
+                raise ConfigError("a loaded VLM model needs its processor")
             self.model, self.processor = model, processor
             self.name = name or type(model).__name__
         text_cfg = self.model.config.get_text_config()
@@ -96,7 +90,7 @@ class TransformersVLM:
         """Processor outputs (input ids, pixel values, ...) for messages and their images in order."""
         n_parts = sum(p.get("type") == "image" for m in messages for p in as_parts(m["content"]))
         if n_parts != len(images):
-            raise ValueError(f"the messages have {n_parts} image parts but {len(images)} images were given")
+            raise ConfigError(f"the messages have {n_parts} image parts but {len(images)} images were given")
         kw = {"images": list(images)} if images else {}
         return self.processor(text=[self.render(messages)], return_tensors="pt", **kw)
 
@@ -137,7 +131,7 @@ class TransformersVLM:
             self.usage.seconds += run.seconds
             self.usage.last = {"prompt_tokens": int(inputs["input_ids"].shape[-1]), "seconds": run.seconds}
         if run.errors:
-            raise RuntimeError(f"{self.name}: generation failed: {run.errors[0]}") from run.errors[0]
+            raise GenerationError(f"{self.name}: generation failed: {run.errors[0]}") from run.errors[0]
 
     def complete(self, prompt: str | Sequence[dict[str, Any]], max_tokens: int = 256, temperature: float = 0.0,
                  stop: list[str] | None = None, seed: int | None = None, images: Sequence[Any] = ()) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import ConfigError
+
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?\s")
 
 
@@ -19,7 +21,7 @@ class ChunkSpec:
 
     def __post_init__(self) -> None:
         if not 0 <= self.overlap < self.min_chars <= self.max_chars:
-            raise ValueError(f"need 0 <= overlap < min_chars <= max_chars, got {self}")
+            raise ConfigError(f"need 0 <= overlap < min_chars <= max_chars, got {self}")
 
 
 def _break_at(text: str, start: int, end: int, spec: ChunkSpec) -> int:

@@ -16,10 +16,12 @@ from typing import Iterable, Sequence
 
 from tqdm import tqdm
 
-from ..library import Library
+from ..core import Collection, HasCollection, as_collection
+from ..core.readers import READERS, SIZE_LIMITS, STREAMED, Document, ReadContext, reader_for
+from ..errors import IngestError
+from ..kinds import Modality, SourceStatus
 from ..records import Record
 from .chunking import ChunkSpec, chunk_spans
-from .readers import READERS, SIZE_LIMITS, STREAMED, Document, IngestError, ReadContext, reader_for
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class FileResult:
     path: str
-    status: str  # ok | unchanged | duplicate | failed | skipped | removed | missing
+    status: SourceStatus
     n_records: int = 0
     message: str = ""
 
@@ -36,23 +38,22 @@ class FileResult:
 class IngestReport:
     results: list[FileResult] = field(default_factory=list)
 
-    def count(self, status: str) -> int:
+    def count(self, status: SourceStatus | str) -> int:
         return sum(r.status == status for r in self.results)
 
     @property
     def problems(self) -> list[FileResult]:
-        return [r for r in self.results if r.status in ("failed", "missing")]
+        return [r for r in self.results if r.status in (SourceStatus.FAILED, SourceStatus.MISSING)]
 
     @property
     def nothing_ingested(self) -> bool:
         """True when there were problems and no file was ingested or already present."""
-        good = sum(self.count(s) for s in ("ok", "unchanged", "duplicate"))
+        good = sum(self.count(s) for s in (SourceStatus.OK, SourceStatus.UNCHANGED, SourceStatus.DUPLICATE))
         return good == 0 and bool(self.problems)
 
     def to_dict(self) -> dict:
-        counts = {s: self.count(s) for s in ("ok", "unchanged", "duplicate", "failed", "skipped",
-                                             "removed", "missing")}
-        return {"counts": counts, "records": sum(r.n_records for r in self.results if r.status == "ok"),
+        counts = {s.value: self.count(s) for s in SourceStatus}
+        return {"counts": counts, "records": sum(r.n_records for r in self.results if r.status == SourceStatus.OK),
                 "problems": [vars(r) for r in self.problems]}
 
 
@@ -105,8 +106,9 @@ def discover(paths: Iterable[str | Path], skip: Sequence[Path] = ()) -> tuple[li
 class Ingestor:
     """Runs ingestion for one library."""
 
-    def __init__(self, library: Library, batch_records: int = 256, progress: bool | None = None) -> None:
-        self.lib = library
+    def __init__(self, library: Collection | HasCollection, batch_records: int = 256,
+                 progress: bool | None = None) -> None:
+        self.lib = as_collection(library)
         self.batch_records = batch_records
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.tools: dict = {}  # shared by readers (e.g. one OCR engine per run)
@@ -120,7 +122,7 @@ class Ingestor:
             files, missing = discover(paths, skip=[self.lib.root])
             for m in missing:
                 log.error("%s: path does not exist", m)
-                report.results.append(FileResult(m, "missing", message="path does not exist"))
+                report.results.append(FileResult(m, SourceStatus.MISSING, message="path does not exist"))
             try:
                 report.results += self._ingest_files(files)
             finally:
@@ -163,11 +165,12 @@ class Ingestor:
         found = reader_for(path)
         if found is None:
             log.info("%s: skipped, unsupported type %r (supported: %s)", key, path.suffix, ", ".join(sorted(READERS)))
-            return FileResult(key, "skipped", message=f"unsupported file type {path.suffix!r}")
+            return FileResult(key, SourceStatus.SKIPPED, message=f"unsupported file type {path.suffix!r}")
         st = path.stat()
         old = self.lib.store.get_source(key)
-        if old and old["status"] in ("ok", "duplicate") and old["size"] == st.st_size and old["mtime"] == st.st_mtime:
-            return FileResult(key, "unchanged")
+        if old and old["status"] in (SourceStatus.OK, SourceStatus.DUPLICATE) and old["size"] == st.st_size \
+                and old["mtime"] == st.st_mtime:
+            return FileResult(key, SourceStatus.UNCHANGED)
         kind, reader = found
         field_name = SIZE_LIMITS.get(kind, "max_file_mb")
         limit = getattr(self.lib.config, field_name)
@@ -179,18 +182,18 @@ class Ingestor:
         else:
             data = path.read_bytes()
             sha = hashlib.sha256(data).hexdigest()
-        if old and old["status"] == "ok" and old["sha256"] == sha:
-            self.lib.store.put_source(key, status="ok", sha256=sha, size=st.st_size, mtime=st.st_mtime,
+        if old and old["status"] == SourceStatus.OK and old["sha256"] == sha:
+            self.lib.store.put_source(key, status=SourceStatus.OK, sha256=sha, size=st.st_size, mtime=st.st_mtime,
                                       kind=old["kind"], n_records=old["n_records"])
-            return FileResult(key, "unchanged")
+            return FileResult(key, SourceStatus.UNCHANGED)
         dup = self.lib.store.find_by_sha(sha, exclude=key) or next(
             (p.path for p in pending if p.sha256 == sha), None)
         if dup:
             with self.lib.transaction():
                 self.lib.remove_records_of(key)
-                self.lib.store.put_source(key, status="duplicate", sha256=sha, size=st.st_size,
+                self.lib.store.put_source(key, status=SourceStatus.DUPLICATE, sha256=sha, size=st.st_size,
                                           mtime=st.st_mtime, error=f"same content as {dup}")
-            return FileResult(key, "duplicate", message=f"same content as {dup}")
+            return FileResult(key, SourceStatus.DUPLICATE, message=f"same content as {dup}")
         doc = reader(path, data, ReadContext(self.lib.root, sha, self.lib.config, self.tools))
         for note in doc.notes:
             log.warning("%s: %s", key, note)
@@ -204,7 +207,7 @@ class Ingestor:
         for section in doc.sections:
             for start, end in chunk_spans(section.text, self.chunk_spec):
                 loc = {**section.locator, "char_start": start, "char_end": end}
-                records.append(Record(modality="text", source=key, locator=loc, text=section.text[start:end],
+                records.append(Record(modality=Modality.TEXT, source=key, locator=loc, text=section.text[start:end],
                                       meta={"kind": doc.kind}).with_uid(sha))
         return records
 
@@ -212,8 +215,8 @@ class Ingestor:
         log.error("%s: %s", key, reason)
         with self.lib.transaction():
             self.lib.remove_records_of(key)
-            self.lib.store.put_source(key, status="failed", error=reason)
-        return FileResult(key, "failed", message=reason)
+            self.lib.store.put_source(key, status=SourceStatus.FAILED, error=reason)
+        return FileResult(key, SourceStatus.FAILED, message=reason)
 
     def _commit(self, pending: list[_Prepared]) -> list[FileResult]:
         if not pending:
@@ -223,11 +226,11 @@ class Ingestor:
         with self.lib.transaction():
             for p in pending:
                 self.lib.remove_records_of(p.path)
-                self.lib.store.put_source(p.path, status="ok", sha256=p.sha256, size=p.size, mtime=p.mtime,
+                self.lib.store.put_source(p.path, status=SourceStatus.OK, sha256=p.sha256, size=p.size, mtime=p.mtime,
                                           kind=p.kind, n_records=len(p.records), error="; ".join(p.notes) or None)
             self.lib.add_records(records, vectors)
         self.lib.flush_if_due()
-        return [FileResult(p.path, "ok", len(p.records), "; ".join(p.notes)) for p in pending]
+        return [FileResult(p.path, SourceStatus.OK, len(p.records), "; ".join(p.notes)) for p in pending]
 
     def prune(self, folders: Sequence[str | Path]) -> list[FileResult]:
         """Remove sources under `folders` whose files no longer exist."""
@@ -236,5 +239,5 @@ class Ingestor:
         for src in self.lib.store.sources():
             if any(src["path"].startswith(r) for r in roots) and not Path(src["path"]).exists():
                 n = self.lib.remove_records_of(src["path"], drop_source=True)
-                out.append(FileResult(src["path"], "removed", n, "file no longer exists"))
+                out.append(FileResult(src["path"], SourceStatus.REMOVED, n, "file no longer exists"))
         return out

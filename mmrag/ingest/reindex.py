@@ -1,42 +1,37 @@
-"""Fill an embedding space later: embed the records that have no vector in it yet.
-
-Used when a model was unavailable at ingest time (e.g. CLIP weights arrived later):
-`mmrag reindex --space clip` re-reads only the images, not the other data.
+"""Embed records that a space is still missing (e.g. the CLIP weights arrived later):
+`mmrag reindex --space clip` re-reads only those records' inputs (through each modality's
+record-input hook: the image file, a video frame), not the other data.
 """
 from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from ..library import Library
+from ..core import Collection, HasCollection, as_collection, hooks
+from ..errors import MmragError
+from ..kinds import SpaceInput
 from ..records import Record
-from .images import open_image
-from ..video.probe import VideoError
-from .readers import IngestError
 
 log = logging.getLogger(__name__)
 
 
-def _input(lib: Library, space: str, rec: Record) -> Any:
-    """What the space's encoder reads from `rec`: its text, the image file, or a video frame."""
-    if lib.spaces[space].input != "image":
+def _input(lib: Collection, space: str, rec: Record) -> Any:
+    """What the space's encoder reads from `rec`: its text, or its pixels read again."""
+    if lib.spaces[space].input != SpaceInput.IMAGE:
         return rec.text
-    if rec.modality == "video":
-        from ..video.keyframes import record_image
-        return record_image(rec)
-    return open_image(Path(rec.source).read_bytes(), lib.config.max_image_pixels)
+    return hooks.record_input(lib, rec)
 
 
-def reindex(lib: Library, space: str, batch: int = 32, progress: bool | None = None) -> dict[str, Any]:
+def reindex(library: Collection | HasCollection, space: str, batch: int = 32,
+            progress: bool | None = None) -> dict[str, Any]:
     """Embed every record of the space's modalities that lacks a vector there; returns counts."""
-    if space not in lib.spaces:
-        raise KeyError(f"unknown space {space!r}; spaces: {', '.join(lib.spaces)}")
-    encoder = lib.encoder(space)  # raises ModelUnavailableError with the reason
+    lib = as_collection(library)
+    lib.space(space)  # UnknownNameError naming the spaces
+    encoder = lib.encoder(space)  # ModelMissingError with the reason
     have = set(lib.store.vector_ids(space).tolist())
     todo = [i for i in lib.store.filter_ids(lib.spaces[space].modalities).tolist() if i not in have]
     done, failed = 0, []
@@ -50,7 +45,7 @@ def reindex(lib: Library, space: str, batch: int = 32, progress: bool | None = N
                 try:
                     inputs.append(_input(lib, space, rec))
                     ids.append(int(rec.id))
-                except (IngestError, VideoError, OSError) as exc:
+                except (MmragError, OSError) as exc:
                     log.error("%s: cannot re-read for space %s: %s", rec.source, space, exc)
                     failed.append({"id": rec.id, "source": rec.source, "error": str(exc)})
             if ids:

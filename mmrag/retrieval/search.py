@@ -11,21 +11,21 @@ import numpy as np
 
 from encoders import l2_normalise
 
+from ..core import IMAGE_WEIGHT, Collection, HasCollection, SearchRequest, as_collection, hooks
+from ..core.text import STOPWORDS, fts_query
+from ..errors import ConfigError
+from ..kinds import Fusion
 from ..records import Hit
-from ..store import STOPWORDS, fts_query
 from .fusion import RRF_K, convex, mmr, rrf
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from ..library import Library
-
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
 RETRIEVERS = ("dense", "bm25")
-FUSIONS = ("rrf", "convex")
+FUSIONS = tuple(f.value for f in Fusion)
 PRF_DOCS, PRF_TERMS, PRF_BETA, PRF_WEIGHT = 3, 10, 0.5, 0.5
-IMAGE_WEIGHT = 0.5  # share of the image embedding in a composed image+text CLIP query
 
 
 def _as_list(modality: str | Sequence[str] | None) -> list[str] | None:
@@ -37,41 +37,42 @@ def _as_list(modality: str | Sequence[str] | None) -> list[str] | None:
 Scored = list[tuple[int, float]]
 
 
-def _dense(lib: "Library", space: str, qvec: np.ndarray, n: int, allowed: np.ndarray | None) -> Scored:
+def _dense(lib: Collection, space: str, qvec: np.ndarray, n: int, allowed: np.ndarray | None) -> Scored:
     scores, ids = lib.index(space).search(qvec, n, allowed_ids=allowed)
     return [(int(i), float(x)) for i, x in zip(ids[0], scores[0]) if i >= 0]
 
 
-def fuse(scored: dict[str, Scored], fusion: str = "rrf", weights: dict[str, float] | None = None,
+def fuse(scored: dict[str, Scored], fusion: Fusion | str = Fusion.RRF, weights: dict[str, float] | None = None,
          rrf_k: int = RRF_K) -> list[tuple]:
     """Fuse per-retriever (id, score) lists: "rrf" (ranks only) or "convex" (normalised scores)."""
-    if fusion == "rrf":
+    if fusion == Fusion.RRF:
         return rrf({name: [d for d, _ in items] for name, items in scored.items()}, k=rrf_k, weights=weights)
-    if fusion == "convex":
+    if fusion == Fusion.CONVEX:
         return convex(scored, weights)
-    raise ValueError(f"unknown fusion {fusion!r}; valid: {list(FUSIONS)}")
+    raise ConfigError(f"unknown fusion {fusion!r}; valid: {list(FUSIONS)}")
 
 
-def search(lib: "Library", query: str = "", k: int = 10, modality: str | Sequence[str] | None = None,
+def search(lib: Collection | HasCollection, query: str = "", k: int = 10, modality: str | Sequence[str] | None = None,
            source: str | None = None, diversity: bool = False, mmr_lambda: float = 0.7,
            expand: bool = False, retrievers: Sequence[str] = RETRIEVERS, candidates: int | None = None,
-           fusion: str = "rrf", weights: dict[str, float] | None = None, rrf_k: int = RRF_K,
+           fusion: Fusion | str = Fusion.RRF, weights: dict[str, float] | None = None, rrf_k: int = RRF_K,
            group_by_source: bool = False, image: "Image.Image | None" = None,
            image_weight: float = IMAGE_WEIGHT) -> list[Hit]:
     """Top-k hits for `query`. `source` is a glob over source paths; `diversity` turns on MMR;
     `group_by_source` fuses per source (document-level ranking) and returns each source's best record.
-    Video hits come back as moments ({"t_start", "t_end"}), one hit per moment (mmrag.video.moment_hits).
+    Hit processors registered in `mmrag.core.hooks` may rewrite the hits (video hits become moments).
     With `image`, spaces that embed pixels are searched with the image embedding, or with the composed
     query normalise(image_weight * e_image + (1 - image_weight) * e_text) when there is text too."""
     if unknown := set(retrievers) - set(RETRIEVERS):
-        raise ValueError(f"unknown retrievers {sorted(unknown)}; valid: {list(RETRIEVERS)}")
+        raise ConfigError(f"unknown retrievers {sorted(unknown)}; valid: {list(RETRIEVERS)}")
+    lib = as_collection(lib)
     n, mods = candidates or max(50, 5 * k), _as_list(modality)
     allowed = lib.store.filter_ids(mods, source) if (mods or source) else None
     if allowed is not None and len(allowed) == 0:
         return []
-    if image is not None and not query and not _image_spaces(lib):
+    if image is not None and not query and not lib.image_spaces():
         query = _ocr_query(image)  # no pixel space available: fall back to the words in the image
-    qvecs = query_vectors(lib, query, image, image_weight) if "dense" in retrievers else {}
+    qvecs = lib.query_vectors(query, image, image_weight) if "dense" in retrievers else {}
     scored = {f"dense:{s}": _dense(lib, s, q, n, allowed) for s, q in qvecs.items()}
     if "bm25" in retrievers and query.strip():
         scored["bm25"] = lib.store.bm25(fts_query(query), n, mods, source)
@@ -86,31 +87,7 @@ def search(lib: "Library", query: str = "", k: int = 10, modality: str | Sequenc
         fused = _diversify(lib, fused[:n], k, mmr_lambda)
     records = lib.store.get_records(d for d, _, _ in fused[:k])
     hits = [Hit(records[d], sc, r) for d, sc, r in fused[:k] if d in records]
-    if any(h.record.modality == "video" or h.record.meta.get("view_of") == "video" for h in hits):
-        from ..video import moment_hits  # keyframes, segments, transcript lines -> one hit per moment
-        hits = moment_hits(lib, query, fused, k, image=image, qvecs=qvecs, modality=mods)
-    return hits
-
-
-def _image_spaces(lib: "Library") -> list[str]:
-    return [s for s, cfg in lib.spaces.items() if cfg.input == "image" and lib.available(s)]
-
-
-def query_vectors(lib: "Library", query: str, image: "Image.Image | None",
-                  image_weight: float = IMAGE_WEIGHT) -> dict[str, np.ndarray]:
-    """One query vector per usable space: text, image, or the composed image+text query."""
-    out: dict[str, np.ndarray] = {}
-    for space, cfg in lib.spaces.items():
-        if not lib.available(space):
-            continue
-        enc = lib.encoder(space)
-        txt = enc.encode([query]) if query.strip() and "text" in enc.modalities else None
-        img = enc.encode([image]) if image is not None and cfg.input == "image" else None
-        if img is not None and txt is not None:
-            out[space] = l2_normalise(image_weight * img + (1 - image_weight) * txt)
-        elif img is not None or txt is not None:
-            out[space] = img if img is not None else txt
-    return out
+    return hooks.process_hits(lib, SearchRequest(query, k, image, qvecs, mods), fused, hits)
 
 
 def _ocr_query(image: "Image.Image") -> str:
@@ -120,7 +97,7 @@ def _ocr_query(image: "Image.Image") -> str:
     return words
 
 
-def _group_by_source(lib: "Library", scored: dict[str, Scored], fused: list, fusion: str,
+def _group_by_source(lib: Collection, scored: dict[str, Scored], fused: list, fusion: str,
                      weights: dict[str, float] | None, rrf_k: int) -> list:
     """Fuse per source: each retriever's list collapsed to its sources (best score, first-seen order)."""
     ids = {d for items in scored.values() for d, _ in items}
@@ -137,7 +114,7 @@ def _group_by_source(lib: "Library", scored: dict[str, Scored], fused: list, fus
     return [(best[src], sc, ranks) for src, sc, ranks in fuse(grouped, fusion, weights, rrf_k)]
 
 
-def _feedback(lib: "Library", query: str, fb_ids: list[int], qvecs: dict[str, np.ndarray], n: int,
+def _feedback(lib: Collection, query: str, fb_ids: list[int], qvecs: dict[str, np.ndarray], n: int,
               mods: list[str] | None, source: str | None, allowed: np.ndarray | None,
               lexical: bool) -> dict[str, Scored]:
     """Pseudo-relevance feedback: Rocchio on dense queries, expansion terms for BM25."""
@@ -154,7 +131,7 @@ def _feedback(lib: "Library", query: str, fb_ids: list[int], qvecs: dict[str, np
     return out
 
 
-def expansion_terms(lib: "Library", query: str, texts: list[str], n_terms: int = PRF_TERMS) -> list[str]:
+def expansion_terms(lib: Collection, query: str, texts: list[str], n_terms: int = PRF_TERMS) -> list[str]:
     """Top tf-idf terms of the feedback texts that are not already in the query."""
     seen = set(re.findall(r"\w+", query.lower()))
     tf = Counter(w for t in texts for w in _WORD.findall(t.lower()) if w not in STOPWORDS and w not in seen)
@@ -167,7 +144,7 @@ def expansion_terms(lib: "Library", query: str, texts: list[str], n_terms: int =
     return [t for _, t in sorted(scored, reverse=True)[:n_terms]]
 
 
-def _diversify(lib: "Library", fused: list, k: int, lam: float) -> list:
+def _diversify(lib: Collection, fused: list, k: int, lam: float) -> list:
     space = next((s for s in lib.spaces if lib.available(s)), None)
     if space is None:
         return fused

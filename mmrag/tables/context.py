@@ -7,11 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.text import TABLE_STOPWORDS
 from .db import TableDB, TableInfo, qident
 
-STOPWORDS = set("""a an the of in on at to for from by with and or is are was were be been did do does what which who
-whom whose when where how many much than then that this these those it its as not no total number after before
-next previous last first most least more less other same only his her their there he she they""".split())
 _WORD = re.compile(r"[a-z0-9]+")
 MAX_CELL_CHARS = 60
 TOTAL_LABEL = re.compile(r"^(grand |overall |sub)?totals?:?$|^all$|^sum$", re.I)
@@ -83,7 +81,7 @@ class TableView:
                 v = row[j]
                 if not v or len(v) > 80 or (col, v) in scored:
                     continue
-                cw = [w for w in words(v) if w not in STOPWORDS]
+                cw = [w for w in words(v) if w not in TABLE_STOPWORDS]
                 if not cw or (all(w.isdigit() for w in cw) and (len("".join(cw)) < 3 or len(cw) > 1)):
                     continue  # only whole numbers like years are matched, not '1' or '3 2'
                 hits = [w for w in cw if w in qset]

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 import duckdb
 import pandas as pd
 
+from ..errors import UnknownNameError
 from .clean import ColumnInfo, apply_types, infer_columns, is_null_text, raw_strings
 from .load import CHUNK_ROWS, EXCEL_SUFFIXES, Sheet, read_table_file, rows_to_sheet
 from .sql import QueryResult, SafeSQL
@@ -182,12 +183,12 @@ class TableDB:
         return TableInfo(row[0], row[1], row[2], row[3], [ColumnInfo(**c) for c in meta["columns"]], meta["report"])
 
     def info(self, table_id: str) -> TableInfo:
-        """A table's metadata; KeyError naming the stored ids when it is unknown."""
+        """A table's metadata; UnknownNameError (a KeyError) naming the stored ids when it is unknown."""
         res = self.reader.execute(f"SELECT table_id, source, sheet, n_rows, meta FROM {META} WHERE table_id = ?",
                                   params=[table_id])
         if not res.rows:
             known = [t.table_id for t in self.tables()]
-            raise KeyError(f"unknown table {table_id!r}; stored: {', '.join(known) or 'none'}")
+            raise UnknownNameError("table", table_id, known)
         return self._info(res.rows[0])
 
     def schema(self, table_id: str) -> list[ColumnInfo]:
@@ -206,7 +207,7 @@ class TableDB:
         info = self.info(table_id)
         names = [c.name for c in info.columns]
         if column not in names:
-            raise KeyError(f"unknown column {column!r} in {table_id}; columns: {names}")
+            raise UnknownNameError("column", column, names, where=table_id)
         col = qident(column)
         src = info.raw_table if scan_rows is None else f"(SELECT {col}, rowid AS r FROM {info.raw_table} " \
             f"ORDER BY rowid LIMIT {int(scan_rows)})"

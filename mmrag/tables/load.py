@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import pandas as pd
 
+from ..errors import DataMissingError, TableFileError
 from .clean import sql_names
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,6 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (code
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _COMMA_DECIMAL = re.compile(r"^-?\d{1,3}(\.\d{3})*,\d+$")
 
-
-class TableFileError(ValueError):
-    """A table file that cannot be read (empty, unknown format, no header)."""
 
 
 @dataclass
@@ -245,7 +243,7 @@ def read_table_file(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> list[Shee
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise FileNotFoundError(f"no such table file: {path}")
+        raise DataMissingError(f"no such table file: {path}")
     if path.stat().st_size == 0:
         raise TableFileError(f"{path} is empty (0 bytes): a table file needs at least a header row")
     if suffix in TEXT_SUFFIXES:

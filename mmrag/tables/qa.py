@@ -19,12 +19,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ..errors import BadQueryError, SQLError
 from ..generate.llm import LLM, Message
+from ..kinds import TableQAMethod
 from .context import TableView, words
 from .db import TableDB
 from .prompts import FEW_SHOT, READ_SYSTEM, SYSTEM, question_hints
 from .repair import EMPTY, complaint, repairs
-from .sql import QueryResult, SQLError
+from .sql import QueryResult
 
 log = logging.getLogger(__name__)
 _FENCE = re.compile(r"```(?:sql|duckdb)?\s*(.*?)(?:```|$)", re.S | re.I)
@@ -43,7 +45,7 @@ class TableAnswer:
     error: str | None = None
     attempts: int = 0
     seconds: float = 0.0
-    method: str = "sql"  # sql | repair | vote | read | none
+    method: TableQAMethod = TableQAMethod.SQL
     votes: list[tuple[list[str], int]] = field(default_factory=list)  # (answer, queries giving it), candidates > 1
     first_answer: list[str] = field(default_factory=list)  # the greedy query's answer, before voting/reading
 
@@ -179,7 +181,7 @@ def sql_loop(llm: LLM, db: TableDB, view: TableView, question: str, ans: TableAn
         problem = complaint(question, values, sql) if check else (None if values else ("empty", EMPTY))
         if problem and check and (fixed := _repaired(db, view, question, sql, values)):
             (values, res), problem = fixed, None
-            ans.rows, ans.method = res.rows[:50], "repair"
+            ans.rows, ans.method = res.rows[:50], TableQAMethod.REPAIR
         if problem is None or problem[0] in complained:
             ans.answer = values
             return
@@ -226,7 +228,7 @@ def _vote(llm: LLM, db: TableDB, view: TableView, msgs: list[Message], ans: Tabl
     best, n = counts.most_common(1)[0]
     if not ans.answer or (n > counts[_key(ans.answer)] and best in first):
         values, sql, res = first[best]
-        ans.answer, ans.sql, ans.rows, ans.error, ans.method = values, sql, res.rows[:50], None, "vote"
+        ans.answer, ans.sql, ans.rows, ans.error, ans.method = values, sql, res.rows[:50], None, TableQAMethod.VOTE
 
 
 def drop_mentioned(question: str, values: list[str]) -> list[str]:
@@ -267,7 +269,7 @@ def answer_table_question(question: str, tables: Sequence[str], llm: LLM, db: Ta
     'how many', a number for 'who').
     """
     if not tables:
-        raise ValueError("no tables given: pass at least one table id")
+        raise BadQueryError("no tables given: pass at least one table id")
     t0 = time.perf_counter()
     tid = pick_table(question, db, tables)
     view = TableView.load(db, tid)
@@ -278,10 +280,10 @@ def answer_table_question(question: str, tables: Sequence[str], llm: LLM, db: Ta
     if candidates > 1:
         _vote(llm, db, view, msgs, ans, candidates - 1, max_tokens, temperature)
     if not ans.answer and 0 < len(view.raw) <= read_fallback_rows:
-        ans.answer, ans.method = read_directly(llm, view, question, read_fallback_rows), "read"
+        ans.answer, ans.method = read_directly(llm, view, question, read_fallback_rows), TableQAMethod.READ
     if drop_named:
         ans.answer = drop_mentioned(question, ans.answer)
     if not ans.answer:
-        ans.method = "none"
+        ans.method = TableQAMethod.NONE
     ans.seconds = time.perf_counter() - t0
     return ans

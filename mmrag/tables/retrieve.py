@@ -1,6 +1,6 @@
 """Find the table a question is about with the library's own retrieval over table records.
 
-The records are the ones ingestion writes (`mmrag.ingest.tables.table_records`: a table-level
+The records are the ones ingestion writes (`mmrag.tables.records.table_records`: a table-level
 record, row groups, one distinct-values record per column), so the same code ranks tables for
 `mmrag eval wtq --retrieve` and for questions asked of a library. Tables are ranked by their
 best record in the library's hybrid search (dense + BM25 fused by RRF, record level: an Excel
@@ -9,22 +9,24 @@ file's sheets stay separate tables).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from tqdm import tqdm
 
-if TYPE_CHECKING:
-    from ..library import Library
-    from .db import TableDB
+from ..core import Collection, HasCollection, as_collection
+from ..kinds import Modality
+from ..retrieval import search
+from .db import TableDB
+from .records import table_records
 
 log = logging.getLogger(__name__)
 SEARCH_DEPTH = 50  # records fetched per question before grouping them by table
 
 
-def index_tables(lib: "Library", db: "TableDB", tables: Mapping[str, str], row_limit: int = 2000,
+def index_tables(lib: Collection | HasCollection, db: TableDB, tables: Mapping[str, str], row_limit: int = 2000,
                  batch: int = 512) -> int:
     """Add the records of `tables` (source label -> table id in `db`) to `lib`; returns how many."""
-    from ..ingest.tables import table_records
+    lib = as_collection(lib)
     pending, n = [], 0
     for source, tid in tqdm(tables.items(), desc="index tables", unit="table", disable=None):
         for rec in table_records(db, tid, "table", row_limit):
@@ -39,10 +41,10 @@ def index_tables(lib: "Library", db: "TableDB", tables: Mapping[str, str], row_l
     return n
 
 
-def rank_tables(lib: "Library", question: str, k: int = 5, **search_options: Any) -> list[str]:
+def rank_tables(lib: Collection | HasCollection, question: str, k: int = 5, **search_options: Any) -> list[str]:
     """Ids of the `k` tables whose records best match `question`, best first."""
-    opts = {"modality": "table", **search_options}
-    hits = lib.search(question, k=SEARCH_DEPTH, **opts)
+    opts = {"modality": Modality.TABLE, **search_options}
+    hits = search(as_collection(lib), question, k=SEARCH_DEPTH, **opts)
     ranked: list[str] = []
     for hit in hits:
         tid = hit.record.locator.get("table")

@@ -15,6 +15,8 @@ from typing import Any
 
 import duckdb
 
+from ..errors import DataMissingError, SQLError, SQLRefused, SQLTimeout
+
 log = logging.getLogger(__name__)
 SAFE_CONFIG = {
     "enable_external_access": "false",
@@ -27,17 +29,6 @@ SAFE_CONFIG = {
     "disabled_optimizers": "late_materialization",
 }
 
-
-class SQLError(RuntimeError):
-    """A query that DuckDB could not run (its message is meant to be shown to the model)."""
-
-
-class SQLRefused(SQLError):
-    """A query refused by the safety rules (not a SELECT, several statements, file access, ...)."""
-
-
-class SQLTimeout(SQLError):
-    """A query that ran longer than the timeout and was interrupted."""
 
 
 @dataclass
@@ -76,7 +67,7 @@ class SafeSQL:
                  memory_limit: str = "1GB") -> None:
         self.path, self.timeout, self.max_rows = Path(path), timeout, max_rows
         if not self.path.is_file():
-            raise FileNotFoundError(f"no DuckDB database at {self.path}")
+            raise DataMissingError(f"no DuckDB database at {self.path}")
         config = {"threads": str(threads), "memory_limit": memory_limit, **SAFE_CONFIG}
         self._con = duckdb.connect(str(self.path), read_only=True, config=config)
         self._lock = threading.Lock()

@@ -20,15 +20,15 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ..store import fts_query
+from ..core import Collection
+from ..core.text import fts_query
+from ..errors import ConfigError
+from ..kinds import Modality, SpaceInput
 from .data import VideoRecords, glob_escape
-
-if TYPE_CHECKING:
-    from ..library import Library
 
 log = logging.getLogger(__name__)
 DENSE_FLOOR = 0.2
@@ -67,15 +67,16 @@ def rescale(scores: np.ndarray, floor: float | None = None) -> np.ndarray:
     return np.clip((scores - base) / (top - base), 0.0, 1.0)
 
 
-def _space_for(lib: "Library", modality: str, input_kind: str) -> str | None:
+def space_for(lib: Collection, modality: str, input_kind: str) -> str | None:
+    """The first available space that embeds `modality` from `input_kind` (text or pixels)."""
     for name, cfg in lib.spaces.items():
         if modality in cfg.modalities and cfg.input == input_kind and lib.available(name):
             return name
     return None
 
 
-def visual_signal(lib: "Library", vr: VideoRecords, qvecs: dict[str, np.ndarray]) -> Signal | None:
-    space = _space_for(lib, "video", "image")
+def visual_signal(lib: Collection, vr: VideoRecords, qvecs: dict[str, np.ndarray]) -> Signal | None:
+    space = space_for(lib, Modality.VIDEO, SpaceInput.IMAGE)
     if space is None or space not in qvecs or not vr.keyframes:
         return None
     q = qvecs[space].reshape(-1)
@@ -89,8 +90,8 @@ def visual_signal(lib: "Library", vr: VideoRecords, qvecs: dict[str, np.ndarray]
                              for r, e, s in zip(kept, ends, sims)])
 
 
-def dense_signal(lib: "Library", vr: VideoRecords, qvecs: dict[str, np.ndarray]) -> Signal | None:
-    space = _space_for(lib, "text", "text")
+def dense_signal(lib: Collection, vr: VideoRecords, qvecs: dict[str, np.ndarray]) -> Signal | None:
+    space = space_for(lib, Modality.TEXT, SpaceInput.TEXT)
     if space is None or space not in qvecs or not vr.transcript:
         return None
     q = qvecs[space].reshape(-1)
@@ -103,11 +104,11 @@ def dense_signal(lib: "Library", vr: VideoRecords, qvecs: dict[str, np.ndarray])
                             for r, s in zip(kept, sims)])
 
 
-def bm25_signal(lib: "Library", vr: VideoRecords, query: str) -> Signal | None:
+def bm25_signal(lib: Collection, vr: VideoRecords, query: str) -> Signal | None:
     if not vr.transcript or not query.strip():
         return None
     sig = Signal("bm25")
-    scored = dict(lib.store.bm25(fts_query(query), len(vr.transcript), ["text"], glob_escape(vr.source)))
+    scored = dict(lib.store.bm25(fts_query(query), len(vr.transcript), [Modality.TEXT], glob_escape(vr.source)))
     top = max(scored.values(), default=0.0)
     for r in vr.transcript:
         if scored.get(r.id, 0.0) > 0 and top > 0:
@@ -136,7 +137,7 @@ def gaussian_smooth(values: np.ndarray, sigma_bins: float) -> np.ndarray:
     return np.convolve(padded, kernel / kernel.sum(), mode="valid")
 
 
-def build_curve(lib: "Library", vr: VideoRecords, query: str, qvecs: dict[str, np.ndarray], step: float = 1.0,
+def build_curve(lib: Collection, vr: VideoRecords, query: str, qvecs: dict[str, np.ndarray], step: float = 1.0,
                 smooth_s: float = 1.0, weights: dict[str, float] | None = None,
                 signals: tuple[str, ...] = ("visual", "dense", "bm25")) -> Curve:
     w = {**WEIGHTS, **(weights or {})}
@@ -144,7 +145,7 @@ def build_curve(lib: "Library", vr: VideoRecords, query: str, qvecs: dict[str, n
                               "dense": lambda: dense_signal(lib, vr, qvecs),
                               "bm25": lambda: bm25_signal(lib, vr, query)}
     if unknown := set(signals) - set(makers):
-        raise ValueError(f"unknown signals {sorted(unknown)}; valid: {list(makers)}")
+        raise ConfigError(f"unknown signals {sorted(unknown)}; valid: {list(makers)}")
     found = {name: sig for name in signals if (sig := makers[name]()) is not None}
     n_bins = max(1, int(math.ceil(vr.duration / step - 1e-9)))
     total, weight = np.zeros(n_bins), 0.0

@@ -4,12 +4,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..core import Collection
+from ..errors import BadQueryError
+from ..kinds import Modality, RecordKind, SourceStatus
 from ..records import Record
-
-if TYPE_CHECKING:
-    from ..library import Library
 
 
 @dataclass
@@ -32,36 +31,34 @@ def glob_escape(path: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", path)
 
 
-def resolve_source(lib: "Library", video: str) -> str:
+def resolve_source(lib: Collection, video: str) -> str:
     """The library's source key for `video`: its absolute path, or a unique ingested file with that name."""
     key = str(Path(video).resolve())
     for cand in (key, video):
         src = lib.store.get_source(cand)
         if src is not None:
-            if src["status"] == "duplicate" and src["error"]:
+            if src["status"] == SourceStatus.DUPLICATE and src["error"]:
                 return src["error"].removeprefix("same content as ")
-            if src["status"] != "ok":
-                raise ValueError(f"{video} was not indexed ({src['status']}: {src['error']})")
+            if src["status"] != SourceStatus.OK:
+                raise BadQueryError(f"{video} was not indexed ({src['status']}: {src['error']})")
             return cand
     name = Path(video).name
-    rows = lib.store.db.execute("SELECT path FROM sources WHERE status='ok' AND kind='video'").fetchall()
-    matches = [p for (p,) in rows if Path(p).name == name]
+    matches = [p for p in lib.store.source_paths(Modality.VIDEO, SourceStatus.OK) if Path(p).name == name]
     if len(matches) == 1:
         return matches[0]
     if matches:
-        raise ValueError(f"{video} matches several videos in the library: {', '.join(matches)}; give the full path")
-    raise ValueError(f"{video} is not in the library {lib.root}; ingest it first: mmrag ingest {video}")
+        raise BadQueryError(f"{video} matches several videos in the library: {', '.join(matches)}; give the full path")
+    raise BadQueryError(f"{video} is not in the library {lib.root}; ingest it first: mmrag ingest {video}")
 
 
-def load_video(lib: "Library", source: str) -> VideoRecords:
-    ids = [i for (i,) in lib.store.db.execute("SELECT id FROM records WHERE source=?", (source,))]
-    recs = list(lib.store.get_records(ids).values())
-    kf = sorted((r for r in recs if r.meta.get("kind") == "keyframe"), key=lambda r: r.locator["t"])
-    seg = sorted((r for r in recs if r.meta.get("kind") == "segment"), key=lambda r: r.locator["t_start"])
-    tr = sorted((r for r in recs if r.meta.get("kind") == "transcript"), key=lambda r: r.locator["t_start"])
+def load_video(lib: Collection, source: str) -> VideoRecords:
+    recs = list(lib.store.get_records(lib.store.record_ids_of(source)).values())
+    kf = sorted((r for r in recs if r.meta.get("kind") == RecordKind.KEYFRAME), key=lambda r: r.locator["t"])
+    seg = sorted((r for r in recs if r.meta.get("kind") == RecordKind.SEGMENT), key=lambda r: r.locator["t_start"])
+    tr = sorted((r for r in recs if r.meta.get("kind") == RecordKind.TRANSCRIPT), key=lambda r: r.locator["t_start"])
     durations = [float(r.meta["duration"]) for r in kf[:1] + seg[:1] + tr[:1] if "duration" in r.meta]
     ends = [r.locator.get("t_end", r.locator.get("t", 0.0)) for r in seg + tr + kf]
     duration = max(durations + ends + [0.0])
     if not (kf or seg or tr):
-        raise ValueError(f"{source} has no video records (is it a video file?)")
+        raise BadQueryError(f"{source} has no video records (is it a video file?)")
     return VideoRecords(source, duration, kf, seg, tr)

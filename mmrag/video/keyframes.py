@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from .probe import VideoError, VideoInfo
+from ..errors import VideoError
+from .probe import VideoInfo
 
 log = logging.getLogger(__name__)
 

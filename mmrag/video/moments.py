@@ -12,15 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..core import Collection, HasCollection, as_collection
+from ..errors import BadQueryError
+from ..kinds import Modality, SpaceInput
 from ..records import Moment
-from .curve import Curve, build_curve
+from .curve import Curve, build_curve, space_for
 from .data import VideoRecords, load_video, resolve_source
 from .proposals import LEVELS, scored_windows, temporal_nms
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from ..library import Library
 
 log = logging.getLogger(__name__)
 _WARNED: set[str] = set()  # videos already warned about (once per process)
@@ -59,17 +61,17 @@ def moments_from_curve(vr: VideoRecords, curve: Curve, k: int = 5, nms_iou: floa
     return [Moment(vr.source, a, b, float(score), moment_evidence(vr, curve, a, b)) for a, b, score in windows]
 
 
-def relevance_curve(lib: "Library", video: str, query: str = "", image: "Image.Image | None" = None,
+def relevance_curve(library: Collection | HasCollection, video: str, query: str = "", image: "Image.Image | None" = None,
                     qvecs: dict[str, np.ndarray] | None = None, **opts: Any) -> tuple[VideoRecords, Curve]:
     """The video's records and its smoothed relevance curve for the query (see mmrag.video.curve)."""
-    from ..retrieval.search import query_vectors
+    lib = as_collection(library)
     vr = load_video(lib, resolve_source(lib, video))
     if qvecs is None:
-        qvecs = query_vectors(lib, query, image) if (query.strip() or image is not None) else {}
+        qvecs = lib.query_vectors(query, image) if (query.strip() or image is not None) else {}
     return vr, build_curve(lib, vr, query, qvecs, **opts)
 
 
-def find_moments(lib: "Library", video: str, query: str = "", k: int = 5, *, image: "Image.Image | None" = None,
+def find_moments(lib: Collection | HasCollection, video: str, query: str = "", k: int = 5, *, image: "Image.Image | None" = None,
                  nms_iou: float = 0.5, step: float = 1.0, smooth_s: float = 1.0,
                  weights: dict[str, float] | None = None, signals: tuple[str, ...] = ("visual", "dense", "bm25"),
                  levels: tuple[float, ...] = LEVELS, qvecs: dict[str, np.ndarray] | None = None) -> list[Moment]:
@@ -77,7 +79,8 @@ def find_moments(lib: "Library", video: str, query: str = "", k: int = 5, *, ima
     both; best first. [] when the video has nothing to match with (no CLIP vectors, no transcript) or
     nothing stands out."""
     if not query.strip() and image is None:
-        raise ValueError("find_moments needs a query text, an image, or both")
+        raise BadQueryError("find_moments needs a query text, an image, or both")
+    lib = as_collection(lib)
     vr, curve = relevance_curve(lib, video, query, image, qvecs, step=step, smooth_s=smooth_s, weights=weights,
                                 signals=signals)
     if not curve.signals:
@@ -89,14 +92,14 @@ def find_moments(lib: "Library", video: str, query: str = "", k: int = 5, *, ima
     return moments_from_curve(vr, curve, k, nms_iou, levels)
 
 
-def available_signals(lib: "Library", video: str) -> list[str]:
+def available_signals(lib: Collection | HasCollection, video: str) -> list[str]:
     """Which signals a query on this video can use (without a query: checks stored vectors and lines)."""
-    from .curve import _space_for
+    lib = as_collection(lib)
     vr = load_video(lib, resolve_source(lib, video))
     out = []
-    space = _space_for(lib, "video", "image")
+    space = space_for(lib, Modality.VIDEO, SpaceInput.IMAGE)
     if space and vr.keyframes and lib.store.get_vectors(space, [vr.keyframes[0].id], lib.index(space).dim):
         out.append("visual")
     if vr.transcript:
-        out += ["dense", "bm25"] if _space_for(lib, "text", "text") else ["bm25"]
+        out += ["dense", "bm25"] if space_for(lib, Modality.TEXT, SpaceInput.TEXT) else ["bm25"]
     return out

@@ -5,11 +5,9 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..errors import VideoError
+
 log = logging.getLogger(__name__)
-
-
-class VideoError(Exception):
-    """A video that cannot be read at all; the message says why and what to do."""
 
 
 @dataclass

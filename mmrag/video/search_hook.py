@@ -10,16 +10,16 @@ spoken in the window as text, and meta kind "moment" with the thumbnail and evid
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from ..core import Collection, SearchRequest, hooks
+from ..core.hooks import Fused
+from ..kinds import Modality, RecordKind
 from ..records import Hit, Moment, Record
 from .data import VideoRecords, load_video
 from .moments import moment_evidence, moments_from_curve, relevance_curve
-
-if TYPE_CHECKING:
-    from ..library import Library
 
 BATCH = 64
 
@@ -27,7 +27,7 @@ BATCH = 64
 class _Videos:
     """Per-source moments and records, computed once per search."""
 
-    def __init__(self, lib: "Library", query: str, image: Any, qvecs: dict[str, np.ndarray] | None) -> None:
+    def __init__(self, lib: Collection, query: str, image: Any, qvecs: dict[str, np.ndarray] | None) -> None:
         self.lib, self.query, self.image, self.qvecs = lib, query, image, qvecs
         self.cache: dict[str, tuple[VideoRecords, list[Moment], Any]] = {}
 
@@ -62,23 +62,24 @@ def _moment_record(rec: Record, vr: VideoRecords, t0: float, t1: float, moment: 
     lines = [r.text for r in vr.transcript if min(t1, r.locator["t_end"]) > max(t0, r.locator["t_start"])]
     thumb = next((e["thumbnail"] for e in evidence if e["kind"] == "keyframe" and e.get("thumbnail")),
                  rec.meta.get("thumbnail"))
-    meta = {"kind": "moment", "thumbnail": thumb, "evidence": evidence, "duration": vr.duration}
+    meta = {"kind": RecordKind.MOMENT, "thumbnail": thumb, "evidence": evidence, "duration": vr.duration}
     if moment:
         meta["moment_score"] = round(moment.score, 6)
-    return Record("video", rec.source, {"t_start": t0, "t_end": t1}, " ".join(lines), meta=meta, uid=rec.uid,
+    return Record(Modality.VIDEO, rec.source, {"t_start": t0, "t_end": t1}, " ".join(lines), meta=meta, uid=rec.uid,
                   id=rec.id)
 
 
 def _is_video(rec: Record, lines_too: bool) -> bool:
-    return rec.modality == "video" or (lines_too and rec.meta.get("view_of") == "video" and "t_start" in rec.locator)
+    return rec.modality == Modality.VIDEO or (lines_too and rec.meta.get("view_of") == Modality.VIDEO
+                                              and "t_start" in rec.locator)
 
 
-def moment_hits(lib: "Library", query: str, fused: Sequence[tuple[int, float, dict]], k: int,
+def moment_hits(lib: Collection, query: str, fused: Sequence[Fused], k: int,
                 image: Any = None, qvecs: dict[str, np.ndarray] | None = None,
                 modality: Sequence[str] | None = None) -> list[Hit]:
     """The top k hits of a fused list, video hits grouped into moments (see the module docstring)."""
     videos = _Videos(lib, query, image, qvecs)
-    lines_too = not modality or "video" in modality
+    lines_too = not modality or Modality.VIDEO in modality
     out: list[Hit] = []
     by_window: dict[tuple[str, float, float], Hit] = {}
     for start in range(0, len(fused), BATCH):
@@ -104,3 +105,12 @@ def moment_hits(lib: "Library", query: str, fused: Sequence[tuple[int, float, di
             if len(out) >= k:
                 return out
     return out
+
+
+@hooks.register_hit_processor
+def video_moments(lib: Collection, request: SearchRequest, fused: Sequence[Fused], hits: list[Hit]) -> list[Hit]:
+    """The search hook: when any top hit is a keyframe, segment or transcript line, hits become moments."""
+    if not any(h.record.modality == Modality.VIDEO or h.record.meta.get("view_of") == Modality.VIDEO for h in hits):
+        return hits
+    return moment_hits(lib, request.query, fused, request.k, image=request.image, qvecs=request.qvecs,
+                       modality=request.modality)

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from encoders import ModelUnavailableError
 from encoders.speech import AudioError, SpeechRecognizer  # also registers the "whisper" status check
 
+from ..kinds import Modality, RecordKind
 from ..records import Record
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,6 @@ def transcribe(path: str | Path, tools: dict[str, Any], model: str, offset: floa
 
 
 def transcript_records(transcript: Transcript) -> list[Record]:
-    return [Record("text", "", {"t_start": a, "t_end": b}, text,
-                   meta={"kind": "transcript", "view_of": "video", "asr_model": transcript.model})
+    return [Record(Modality.TEXT, "", {"t_start": a, "t_end": b}, text,
+                   meta={"kind": RecordKind.TRANSCRIPT, "view_of": Modality.VIDEO, "asr_model": transcript.model})
             for a, b, text in transcript.lines]

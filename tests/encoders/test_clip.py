@@ -9,8 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from encoders import ModelUnavailableError, available_encoders, create_encoder
-from encoders.clip import (CHECKPOINT_FILES, CLIP_PRESETS, PRESET_DIR, ClipSpec, OpenCLIPEncoder,
-                           clip_weights_status)
+from encoders.clip import CHECKPOINT_FILES, CLIP_PRESETS, PRESET_DIR, ClipSpec, OpenCLIPEncoder, clip_weights_status
 
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")

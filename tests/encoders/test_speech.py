@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from encoders import ModelUnavailableError, encoder_status
-from encoders.speech import (SAMPLE_RATE, AudioError, SpeechRecognizer, decode_audio, resolve_model,
-                             speech_model_status)
+from encoders.speech import SAMPLE_RATE, AudioError, SpeechRecognizer, decode_audio, resolve_model, speech_model_status
 from tests.mmrag.video import media
 
 av = pytest.importorskip("av")

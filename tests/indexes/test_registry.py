@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 import indexes
-from indexes import FaissIndex, VectorIndex, available_indexes, create_index, load_index, register_index
-from indexes import registry
+from indexes import FaissIndex, VectorIndex, available_indexes, create_index, load_index, register_index, registry
 
 
 def test_builtin_names_build_the_right_kind():

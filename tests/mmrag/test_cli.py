@@ -55,6 +55,7 @@ def test_cli_text_output_is_readable(tmp_path):
 def test_cli_image_query_falls_back_to_ocr_without_clip(tmp_path):
     """No CLIP weights here: an image query is answered through its OCR words; models says why."""
     from PIL import Image, ImageDraw, ImageFont
+
     from mmrag import Library
     lib = tmp_path / "lib"
     (tmp_path / "no-clip").mkdir()

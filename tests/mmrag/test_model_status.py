@@ -3,8 +3,7 @@ import json
 import subprocess
 import sys
 
-from mmrag import Library
-from mmrag.config import LibraryConfig
+from mmrag import Library, LibraryConfig
 
 
 def test_models_lists_spaces_speech_ocr_and_llms(tmp_path):

@@ -6,8 +6,8 @@ from typing import Iterator
 
 import pytest
 
-from mmrag.answer.multistep import parse_follow_up
 from mmrag.answer import parse_citations
+from mmrag.answer.multistep import parse_follow_up
 
 QUESTION = "Where is the Zorblax festival held, and who is that town's mayor?"
 

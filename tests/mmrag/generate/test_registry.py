@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from mmrag.generate import ExtractiveGenerator, ModelSpec, create_generator, register_model
+from mmrag.generate import ExtractiveGenerator, ModelSpec, create_generator, register_model, registry
 from mmrag.generate import models as models_mod
-from mmrag.generate import registry
 
 
 def test_names_instances_and_cache():

@@ -4,8 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from mmrag.evals.moment_metrics import (average_precision_ranking, detection_ap, eval_moments, iou_matrix,
-                                        mr_metrics)
+from mmrag.evals.moment_metrics import average_precision_ranking, detection_ap, eval_moments, iou_matrix, mr_metrics
 from tests.conftest import EVALPACK
 
 VIDEO = EVALPACK / "video"

@@ -92,7 +92,8 @@ def test_nothing_ingested_flag(hash_library, tmp_path):
 
 
 def test_html_and_pdf_readers(tmp_path):
-    from mmrag.ingest.readers import IngestError, read_html, read_pdf
+    from mmrag.documents import read_html, read_pdf
+    from mmrag.errors import IngestError
     doc = read_html(tmp_path / "x.html", b"<html><script>var hidden=1;</script><p>Visible &amp; kept</p></html>", None)
     assert doc.sections[0].text == "Visible & kept"
     with pytest.raises(IngestError, match="PDF"):

@@ -1,13 +1,17 @@
-"""`mmrag serve`: the web app (Gradio) over one library."""
+"""`mmrag serve`: the web app (Gradio) over one library.
+
+The subcommand is registered through the `mmrag.commands` entry point (pyproject.toml), so nothing under
+`mmrag/` imports the app. Gradio is imported only when the command runs.
+"""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
-from .cli import _emit, command
-from .config import default_library
+from mmrag import ConfigError, DependencyMissingError, default_library
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -16,17 +20,18 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
         return None
     user, sep, password = value.partition(":")
     if not sep or not user or not password:
-        raise ValueError("--auth must look like USER:PASSWORD (or set MMRAG_AUTH)")
+        raise ConfigError("--auth must look like USER:PASSWORD (or set MMRAG_AUTH)")
     return user, password
 
 
-@command
 def cmd_serve(args: argparse.Namespace) -> int:
     auth = parse_auth(args.auth if args.auth is not None else os.environ.get("MMRAG_AUTH"))
     try:
-        from ui import Settings, launch
+        from .app import launch
+        from .service import Settings
     except ImportError as exc:
-        raise RuntimeError(f"the web app needs gradio ({exc}); install it with: pip install gradio==6.31.0") from exc
+        raise DependencyMissingError(f"the web app needs gradio ({exc}); install it with: "
+                                     "pip install 'mmrag[ui]'") from exc
     library = Path(args.library) if args.library else default_library()
     if not (library / "library.json").exists():
         print(f"note: {library} is a new, empty library; add files in the Library tab or with `mmrag ingest`",
@@ -36,14 +41,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
                         max_upload_mb=args.max_upload_mb)
     server = launch(settings, host=args.host, port=args.port, auth=auth)
     login = f" (sign in as {auth[0]})" if auth else ""
-    text = f"mmrag app for library {server.service.root}: {server.url}{login}  (Ctrl+C stops it)"
-    _emit(args, {"url": server.url, "library": str(server.service.root), "auth": bool(auth)}, text)
+    if args.json:
+        print(json.dumps({"url": server.url, "library": str(server.service.root), "auth": bool(auth)}))
+    else:
+        print(f"mmrag app for library {server.service.root}: {server.url}{login}  (Ctrl+C stops it)")
     sys.stdout.flush()
     server.wait()
     return 0
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add `mmrag serve` to the mmrag command line (the `mmrag.commands` entry point)."""
     s = sub.add_parser("serve", parents=[common], help="the web app: ask, search, manage the library")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     s.add_argument("--port", type=int, default=None, help="port (default: 7860, or the next free one)")
@@ -55,3 +63,4 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("--folder-root", action="append", metavar="DIR",
                    help="server folders under DIR may be added from the app (repeatable; default: the current folder)")
     s.add_argument("--max-upload-mb", type=float, default=100.0, help="largest upload accepted (default 100)")
+    s.set_defaults(handler=cmd_serve)

@@ -11,7 +11,7 @@ import pytest
 
 from mmrag import Library
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 WORDS = ("river stone harbour lantern meadow copper violin orchard glacier thunder pepper canyon "
          "saddle marble willow falcon ember quartz tundra velvet").split()
 

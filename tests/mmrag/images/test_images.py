@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from mmrag import Ingestor, Library
-from mmrag.ingest.images import open_image, to_rgb
+from mmrag.images import open_image, to_rgb
 from mmrag.ingest.reindex import reindex
 
 RANDOM_CLIP = {"allow_random": True}

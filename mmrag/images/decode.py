@@ -1,23 +1,14 @@
-"""Image files: safe decoding, EXIF orientation and metadata, thumbnails, and the OCR text view.
-
-An image becomes one `image` record (its pixels go to the CLIP space as a transient payload) and,
-when OCR finds words, one linked `text` record (same source, locator = line boxes) that the text
-space and FTS5 index, so a photo of a slide or a receipt is found by its words.
-"""
+"""Safe image decoding: upright RGB from bytes, refusing non-images, truncated files and decompression bombs."""
 from __future__ import annotations
 
 import io
-import logging
 import warnings
-from pathlib import Path
 from typing import Any
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from ..records import Record
-from .readers import Document, IngestError, ReadContext, register_reader
+from ..errors import IngestError
 
-log = logging.getLogger(__name__)
 # mmrag applies its own, configurable limit (max_image_pixels) from the header, before decoding,
 # so it can name the image's size; PIL's global guard would refuse first with a vaguer message.
 Image.MAX_IMAGE_PIXELS = None
@@ -79,57 +70,3 @@ def exif_meta(data: bytes) -> dict[str, Any]:
     if "camera_make" in out or "camera_model" in out:
         out["camera"] = " ".join(dict.fromkeys([out.pop("camera_make", ""), out.pop("camera_model", "")])).strip()
     return out
-
-
-def save_thumbnail(img: Image.Image, root: Path, sha256: str, px: int) -> str:
-    """Write a JPEG thumbnail under <library>/thumbs/; return its path relative to the library."""
-    rel = Path("thumbs") / sha256[:2] / f"{sha256}.jpg"
-    dest = root / rel
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        thumb = img.copy()
-        thumb.thumbnail((px, px))
-        tmp = dest.with_suffix(".tmp")
-        thumb.save(tmp, "JPEG", quality=85)
-        tmp.replace(dest)
-    return str(rel)
-
-
-def remove_thumbnails(root: Path, sha256: str) -> None:
-    """Delete the thumbnails of the content `sha256` (an image's, or a video's keyframes')."""
-    for f in (root / "thumbs" / sha256[:2]).glob(f"{sha256}*.jpg"):
-        f.unlink(missing_ok=True)
-
-
-def ocr_record(img: Image.Image, ctx: ReadContext) -> Record | None:
-    """The image's words as a linked text record, or None."""
-    engine = ctx.tools.get("ocr")
-    if engine is None:
-        from encoders.ocr import OcrEngine
-        engine = ctx.tools["ocr"] = OcrEngine()
-    lines = engine.read(img)
-    if not lines:
-        return None
-    text = "\n".join(line.text for line in lines)
-    boxes = [[round(min(p[0] for p in ln.box)), round(min(p[1] for p in ln.box)),
-              round(max(p[0] for p in ln.box)), round(max(p[1] for p in ln.box))] for ln in lines]
-    return Record("text", "", {"boxes": boxes}, text, meta={"kind": "ocr", "view_of": "image"})
-
-
-@register_reader(IMAGE_EXTS, "image")
-def read_image(path: Path, data: bytes, ctx: ReadContext) -> Document:
-    img = open_image(data, ctx.config.max_image_pixels)
-    meta: dict[str, Any] = {"kind": "image", "width": img.width, "height": img.height,
-                            "format": Image.open(io.BytesIO(data)).format, **exif_meta(data)}
-    meta["thumbnail"] = save_thumbnail(img, ctx.root, ctx.sha256, ctx.config.thumbnail_px)
-    label = " ".join(path.stem.replace("_", " ").replace("-", " ").split())
-    records = [Record("image", "", {"width": img.width, "height": img.height}, f"image: {label}", meta=meta,
-                      payload=img)]
-    notes: list[str] = []
-    if ctx.config.ocr:
-        try:
-            if (rec := ocr_record(img, ctx)) is not None:
-                records.append(rec)
-        except (RuntimeError, ValueError, OSError, ImportError) as exc:
-            notes.append(f"OCR failed ({exc}); the image is indexed without its text")
-    return Document("image", records=records, notes=notes)

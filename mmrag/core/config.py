@@ -6,6 +6,9 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..errors import LibraryDamagedError
+from ..kinds import SpaceInput
+
 CONFIG_VERSION = 1
 DEFAULT_LIBRARY = "mmrag-library"
 
@@ -21,7 +24,7 @@ class SpaceConfig:
 
     encoder: str
     modalities: list[str]
-    input: str = "text"  # what the encoder reads from a record: "text" or "image" (pixels)
+    input: SpaceInput = SpaceInput.TEXT  # what the encoder reads from a record: text, or image pixels
     index: str = "faiss"
     encoder_params: dict = field(default_factory=dict)
 
@@ -54,7 +57,7 @@ class LibraryConfig:
                 image_encoder_params: dict | None = None) -> "LibraryConfig":
         return cls(spaces={
             "text": SpaceConfig(encoder=text_encoder, modalities=["text", "table"]),
-            "clip": SpaceConfig(encoder=image_encoder, modalities=["image", "video"], input="image",
+            "clip": SpaceConfig(encoder=image_encoder, modalities=["image", "video"], input=SpaceInput.IMAGE,
                                 encoder_params=image_encoder_params or {}),
         })
 
@@ -62,10 +65,12 @@ class LibraryConfig:
     def load(cls, path: Path) -> "LibraryConfig":
         try:
             raw = json.loads(path.read_text())
-            spaces = {k: SpaceConfig(**v) for k, v in raw.pop("spaces").items()}
+            spaces = {k: SpaceConfig(**{**v, "input": SpaceInput(v.get("input", "text"))})
+                      for k, v in raw.pop("spaces").items()}
             return cls(spaces=spaces, **raw)
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise ValueError(f"library config {path} is unreadable ({exc}); fix or delete it") from exc
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise LibraryDamagedError(f"library config {path} is unreadable ({exc}); fix it, or delete it"
+                                      " to get the default spaces back") from exc
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")

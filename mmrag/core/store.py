@@ -7,7 +7,6 @@ disk remember the generation they reflect, so a stale index is detected and repa
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .records import Record
+from ..records import Record
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -33,20 +32,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(text, tokenize='porter unicode
 CREATE TABLE IF NOT EXISTS vectors(space TEXT NOT NULL, id INTEGER NOT NULL, vec BLOB NOT NULL,
   PRIMARY KEY(space, id)) WITHOUT ROWID;
 """
-
-STOPWORDS = frozenset("""a an and are as at be by did do does for from had has have how i in is it its
-of on or that the this to was were what when where which who whom why will with you your""".split())
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-
-
-def fts_query(text: str, extra_terms: Sequence[str] = ()) -> str:
-    """Turn free text into an FTS5 OR-query of quoted terms (stopwords dropped)."""
-    terms = [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
-    terms += [t for t in extra_terms if t not in terms]
-    if not terms:
-        terms = _TOKEN.findall(text.lower())
-    return " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
-
 
 def _where(modality: Sequence[str] | None, source_glob: str | None) -> tuple[str, list]:
     """SQL conditions on records `r`; "video" also selects the transcript lines of videos (text records)."""
@@ -204,6 +189,30 @@ class Store:
     def vector_ids(self, space: str) -> np.ndarray:
         rows = self.db.execute("SELECT id FROM vectors WHERE space=?", (space,)).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def vector_dim(self, space: str) -> int | None:
+        """Size of the space's stored vectors (None when it has none yet)."""
+        row = self.db.execute("SELECT length(vec) FROM vectors WHERE space=? LIMIT 1", (space,)).fetchone()
+        return row[0] // 4 if row else None
+
+    def record_ids_of(self, source: str) -> list[int]:
+        """Ids of every record of one source, in insertion (reading) order."""
+        return [i for (i,) in self.db.execute("SELECT id FROM records WHERE source=? ORDER BY id", (source,))]
+
+    def view_texts(self, source: str, view_of: str) -> list[str]:
+        """Texts of the text records that are a view of the source's `view_of` content (OCR of an image...)."""
+        rows = self.db.execute("SELECT text FROM records WHERE source = ? AND modality = 'text'"
+                               " AND json_extract(meta, '$.view_of') = ? ORDER BY id", (source, view_of))
+        return [t for (t,) in rows]
+
+    def source_paths(self, kind: str | None = None, status: str | None = None) -> list[str]:
+        """Paths of the sources of one kind and/or status, sorted."""
+        sql, args = "SELECT path FROM sources WHERE 1=1", []
+        if kind is not None:
+            sql, args = sql + " AND kind=?", [*args, kind]
+        if status is not None:
+            sql, args = sql + " AND status=?", [*args, status]
+        return [p for (p,) in self.db.execute(sql + " ORDER BY path", args)]
 
     def filter_ids(self, modality: Sequence[str] | None = None, source_glob: str | None = None) -> np.ndarray:
         where, args = _where(modality, source_glob)

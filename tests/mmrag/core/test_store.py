@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
+from mmrag.core.store import Store
+from mmrag.core.text import fts_query
 from mmrag.records import Record
-from mmrag.store import Store, fts_query
 
 
 def _rec(text, source="/a.txt", start=0):

@@ -1,73 +1,14 @@
-"""File readers by extension: each returns text sections with locators, or raises IngestError."""
+"""Document readers: plain text and Markdown, HTML, PDF (one locator per page)."""
 from __future__ import annotations
 
+import io
 import logging
-from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
 
-if TYPE_CHECKING:
-    from ..records import Record
+from ..core.readers import Document, IngestError, ReadContext, Section, register_reader
 
 log = logging.getLogger(__name__)
-
-
-class IngestError(Exception):
-    """A file that cannot be ingested; the message says why and what to do."""
-
-
-@dataclass
-class Section:
-    """A span of readable text and where it came from (page, ...)."""
-
-    text: str
-    locator: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Document:
-    """What a reader made of a file: text sections to chunk, or ready records (images, ...)."""
-
-    kind: str
-    sections: list[Section] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # non-fatal remarks, e.g. a fallback encoding
-    records: list["Record"] = field(default_factory=list)
-
-
-@dataclass
-class ReadContext:
-    """What readers may need beyond the bytes: the library folder, its config, shared tools."""
-
-    root: Path
-    sha256: str
-    config: Any  # LibraryConfig
-    tools: dict[str, Any] = field(default_factory=dict)  # lazily created helpers, e.g. an OCR engine
-
-
-Reader = Callable[[Path, bytes, ReadContext], Document]
-READERS: dict[str, tuple[str, Reader]] = {}
-# Kinds whose readers open the file themselves (large media): the pipeline hashes the file in blocks
-# and passes empty `data` instead of reading it into memory; and each kind's size-limit config field.
-STREAMED: set[str] = set()
-SIZE_LIMITS: dict[str, str] = {}
-
-
-def register_reader(exts: tuple[str, ...], kind: str, streamed: bool = False,
-                    max_mb_field: str = "max_file_mb") -> Callable[[Reader], Reader]:
-    """Register `fn` for the extensions; `streamed` readers get b"" and read `path` themselves."""
-    def deco(fn: Reader) -> Reader:
-        for ext in exts:
-            READERS[ext] = (kind, fn)
-        if streamed:
-            STREAMED.add(kind)
-        SIZE_LIMITS[kind] = max_mb_field
-        return fn
-    return deco
-
-
-def reader_for(path: Path) -> tuple[str, Reader] | None:
-    return READERS.get(path.suffix.lower())
 
 
 def decode_text(data: bytes) -> tuple[str, list[str]]:
@@ -140,7 +81,6 @@ def read_pdf(path: Path, data: bytes, ctx: ReadContext) -> Document:
         from pypdf.errors import PdfReadError
     except ImportError as exc:  # pragma: no cover
         raise IngestError("PDF support needs pypdf: pip install pypdf") from exc
-    import io
     try:
         pages = PdfReader(io.BytesIO(data)).pages
         sections = [Section(p.extract_text() or "", {"page": i + 1}) for i, p in enumerate(pages)]

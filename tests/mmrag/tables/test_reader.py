@@ -76,9 +76,8 @@ def test_reingest_and_remove_drop_the_sources_tables(hash_library, tmp_path):
 
 
 def test_row_group_records_follow_the_config(tmp_path):
-    from mmrag import Library
-    from mmrag.config import LibraryConfig
-    from mmrag.ingest import tables as ingest_tables
+    from mmrag import Library, LibraryConfig
+    from mmrag.tables import records as table_record_module
     rows = "".join(f"{i},name {i}\n" for i in range(23))
     (tmp_path / "t.csv").write_text("id,name\n" + rows)
     for limit, covered in ((7, 7), (-1, 23)):
@@ -93,7 +92,7 @@ def test_row_group_records_follow_the_config(tmp_path):
         from mmrag.tables import TableDB
         with TableDB(lib.root / "tables.duckdb") as db:
             tid = db.tables()[0].table_id
-            batches = list(ingest_tables.raw_row_batches(db, tid, -1, batch=10))
+            batches = list(table_record_module.raw_row_batches(db, tid, -1, batch=10))
     assert [(start, len(rows)) for start, rows in batches] == [(0, 10), (10, 10), (20, 3)]
     assert batches[2][1][-1] == {"id": "22", "name": "name 22"}
 
@@ -114,8 +113,7 @@ def test_a_table_whose_records_cannot_be_built_fails_alone(hash_library, tmp_pat
 
 def test_tables_are_streamed_past_the_in_memory_file_limit(tmp_path):
     """Tables have their own size limit (max_table_mb): the reader streams the file, never reads it whole."""
-    from mmrag import Library
-    from mmrag.config import LibraryConfig
+    from mmrag import Library, LibraryConfig
     (tmp_path / "big.csv").write_text("id,city\n" + "".join(f"{i},city {i % 7}\n" for i in range(3000)))
     (tmp_path / "blank.csv").write_text("\n  \n")
     cfg = LibraryConfig.default("hash")

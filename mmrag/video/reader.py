@@ -19,12 +19,15 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..core import hooks
+from ..core.readers import Document, ReadContext, register_reader
+from ..errors import IngestError, VideoError
+from ..images.thumbs import save_thumbnail
+from ..kinds import Modality, RecordKind
 from ..records import Record
-from ..video.keyframes import Keyframe, KeyframeOptions, KeyframeResult, extract_keyframes
-from ..video.probe import VideoError, VideoInfo, probe
-from ..video.transcripts import Transcript, transcribe, transcript_records
-from .images import save_thumbnail
-from .readers import Document, IngestError, ReadContext, register_reader
+from .keyframes import Keyframe, KeyframeOptions, KeyframeResult, extract_keyframes, record_image
+from .probe import VideoInfo, probe
+from .transcripts import Transcript, transcribe, transcript_records
 
 log = logging.getLogger(__name__)
 VIDEO_EXTS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts")
@@ -65,14 +68,14 @@ def _nearest(keyframes: list[Keyframe], t: float, a: float, b: float) -> Keyfram
 def visual_records(kf: KeyframeResult, duration: float, ctx: ReadContext, video_meta: dict) -> list[Record]:
     thumbs = {k.index: save_thumbnail(k.image, ctx.root, f"{ctx.sha256}-{k.index:07d}", ctx.config.thumbnail_px)
               for k in kf.keyframes}
-    records = [Record("video", "", {"t": k.t}, "", payload=k.image,
-                      meta={"kind": "keyframe", "thumbnail": thumbs[k.index], "shot": k.shot, "reason": k.reason,
+    records = [Record(Modality.VIDEO, "", {"t": k.t}, "", payload=k.image,
+                      meta={"kind": RecordKind.KEYFRAME, "thumbnail": thumbs[k.index], "shot": k.shot, "reason": k.reason,
                             "duration": duration})
                for k in kf.keyframes]
     for shot, a, b in segment_spans(kf.shots(duration), ctx.config.segment_s):
         rep = _nearest(kf.keyframes, (a + b) / 2, a, b)
-        records.append(Record("video", "", {"t_start": a, "t_end": b}, "", payload=rep.image,
-                              meta={"kind": "segment", "frame_t": rep.t, "thumbnail": thumbs[rep.index],
+        records.append(Record(Modality.VIDEO, "", {"t_start": a, "t_end": b}, "", payload=rep.image,
+                              meta={"kind": RecordKind.SEGMENT, "frame_t": rep.t, "thumbnail": thumbs[rep.index],
                                     "shot": shot, "duration": duration, "video": video_meta}))
     return records
 
@@ -96,7 +99,13 @@ def _transcript(path: Path, info: VideoInfo, ctx: ReadContext) -> Transcript:
                       max_s=ctx.config.segment_s)
 
 
-@register_reader(VIDEO_EXTS, "video", streamed=True, max_mb_field="max_video_mb")
+@hooks.register_record_input(Modality.VIDEO)
+def _frame_input(collection: Any, record: Record) -> Any:
+    """`mmrag reindex`: a keyframe's or segment's frame, decoded again from the video."""
+    return record_image(record)
+
+
+@register_reader(VIDEO_EXTS, Modality.VIDEO, streamed=True, max_mb_field="max_video_mb")
 def read_video(path: Path, data: bytes, ctx: ReadContext) -> Document:
     try:
         info = probe(path)
@@ -120,4 +129,4 @@ def read_video(path: Path, data: bytes, ctx: ReadContext) -> Document:
     for rec in transcript_records(transcript):
         rec.meta["duration"] = duration
         records.append(rec)
-    return Document("video", records=records, notes=notes)
+    return Document(Modality.VIDEO, records=records, notes=notes)
