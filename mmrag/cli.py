@@ -11,6 +11,7 @@ import importlib
 import json
 import logging
 import os
+import sqlite3
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -26,6 +27,7 @@ from .records import Hit
 
 log = logging.getLogger("mmrag")
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+MAX_LISTED = 50  # problem files listed after an ingest
 # Feature modules that add their own subcommands: each has `register(sub, common)`, which adds its
 # parsers, and decorates its handlers with `@command` (handler name `cmd_<subcommand>`).
 EXTENSIONS: tuple[str, ...] = ("cli_video", "cli_ask")
@@ -44,13 +46,25 @@ def _emit(args: argparse.Namespace, obj: dict, text: str) -> None:
 @command
 def cmd_ingest(args: argparse.Namespace) -> int:
     with Library(args.library, text_encoder=args.text_encoder) as lib:
-        report = Ingestor(lib, progress=None if not args.json else False).run(args.paths, prune=args.prune)
+        report = Ingestor(lib, progress=None if not args.json else False,
+                          follow_links=True if args.follow_links else None).run(args.paths, prune=args.prune)
     d = report.to_dict()
-    others = ", ".join(f"{v} {k}" for k, v in d["counts"].items() if v and k != "ok")
-    lines = [f"ingested {d['counts']['ok']} files ({d['records']} records)" + (f"; {others}" if others else "")]
-    lines += [f"  {p['status']}: {p['path']}: {p['message']}" for p in d["problems"]]
+    lines = report.summary()
+    shown = d["problems"][:MAX_LISTED]
+    lines += [f"  {p['status']}: {p['path']}: {p['message']}" for p in shown]
+    if len(d["problems"]) > len(shown):
+        lines.append(f"  ... and {len(d['problems']) - len(shown)} more (mmrag status lists them all)")
     _emit(args, d, "\n".join(lines))
     return 1 if report.nothing_ingested else 0
+
+
+@command
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import doctor
+    out = doctor(args.library or default_library(), repair=args.repair)
+    hint = "" if out["ok"] or args.repair else "\nrun `mmrag doctor --repair` to mend what is BAD"
+    _emit(args, out, out["text"] + hint)
+    return 0 if out["ok"] else 1
 
 
 def format_hit(rank: int, hit: Hit, width: int = 100) -> str:
@@ -164,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+")
     s.add_argument("--prune", action="store_true", help="remove sources whose files disappeared")
     s.add_argument("--text-encoder", default=None, help="text encoder for a new library (default minilm)")
+    s.add_argument("--follow-links", action="store_true",
+                   help="follow symlinks whose target is outside the folders being ingested")
+    s = sub.add_parser("doctor", parents=[common], help="check the library's parts agree; --repair mends them")
+    s.add_argument("--repair", action="store_true", help="rebuild indexes, drop orphans, re-read damaged sources")
     s = sub.add_parser("search", parents=[common], help="hybrid search")
     s.add_argument("query", nargs="?", default="")
     s.add_argument("--image", default=None, help="query image: alone (image-to-image) or with QUERY (composed)")
@@ -204,6 +222,13 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except MmragError as exc:
         print(f"mmrag {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:  # the store broke under us (a disk error, a file changed outside mmrag)
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise
+        where = args.library or default_library()
+        print(f"mmrag {args.command}: error: the library's store ({where}/store.sqlite) failed: {exc}; run "
+              f"`mmrag doctor --library {where}`", file=sys.stderr)
         return 2
 
 

@@ -136,6 +136,12 @@ class Library:
         """Ingested sources (path, sha256, size, mtime, status, error, kind, n_records), by path."""
         return self.core.sources(status)
 
+    def doctor(self, repair: bool = False) -> dict[str, Any]:
+        """Check that the library's parts agree (store, indexes, tables, thumbnails); `repair` mends them."""
+        from .doctor import doctor
+        self.core.discard_indexes()
+        return doctor(self.root, repair)
+
     def models(self) -> dict[str, dict]:
         """Each model mmrag can use here (space encoders, speech, OCR, LLMs): available, where, or why not."""
         return model_rows(self.core)

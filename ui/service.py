@@ -15,7 +15,7 @@ from typing import Any, Iterator, Sequence
 
 from PIL import Image, ImageOps
 
-from mmrag import Evidence, Hit, IngestReport, Library, LibraryBusyError, Moment
+from mmrag import BadQueryError, Evidence, Hit, IngestReport, Library, LibraryBusyError, Moment
 
 from . import paths
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 MAX_QUERY_PIXELS = 40_000_000
 
 
-class UserError(ValueError):
+class UserError(BadQueryError):
     """A problem with what the user asked for; shown to them as is."""
 
 

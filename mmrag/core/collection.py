@@ -7,6 +7,7 @@ is the facade over one.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from contextlib import contextmanager
@@ -15,34 +16,23 @@ from typing import Any, Iterator, Protocol, Sequence
 
 import numpy as np
 
-from encoders import Encoder, ModelUnavailableError, create_encoder, encoder_status, l2_normalise
-from encoders.runtime import offline
+from encoders import Encoder, ModelUnavailableError, create_encoder, l2_normalise
 from indexes import VectorIndex
 
-from ..errors import ConfigError, ModelMissingError, UnknownNameError, model_missing
-from ..kinds import SourceStatus, SpaceInput
+from ..errors import ConfigError, DiskFullError, LibraryBusyError, ModelMissingError, UnknownNameError, model_missing
+from ..kinds import SpaceInput
 from ..records import Record
 from . import hooks
 from .config import LibraryConfig, SpaceConfig, default_library
-from .indexing import index_dir, open_index, reconcile, save_index
+from .indexing import Indexes, index_dir
 from .lock import write_lock
+from .recovery import RUNNING, recover, running  # noqa: F401 - RUNNING: the store key
+from .status import collection_status, fail_fast_offline
 from .store import Store
 
 log = logging.getLogger(__name__)
 IMAGE_WEIGHT = 0.5  # share of the image embedding in a composed image+text CLIP query
 Vectors = dict[str, tuple[list[int], np.ndarray]]  # space -> (row indexes into the records, array)
-
-
-def _fail_fast_offline(cfg: SpaceConfig) -> None:
-    """Offline, an encoder whose status check finds no weights cannot load: say so without importing
-    its framework (open_clip + torch take seconds to import just to fail)."""
-    if not offline():
-        return
-    st = encoder_status(cfg.encoder, **cfg.encoder_params)
-    if st.get("available") is False:
-        looked = "".join(f"\n  - {p}" for p in st.get("looked_in", []))
-        raise ModelMissingError(f"weights for {cfg.encoder!r} not found (offline: HF_HUB_OFFLINE is set):"
-                                f" {st.get('reason', '')}. Looked in:{looked}\n{st.get('hint', '')}".rstrip())
 
 
 class Collection:
@@ -66,12 +56,11 @@ class Collection:
                                                           image_encoder_params)
             self.config.save(cfg_path)
         self.store = Store(self.root / "store.sqlite")
-        self._indexes: dict[str, VectorIndex] = {}
-        self._synced: dict[str, int] = {}  # store generation each loaded index reflects
+        self._ix = Indexes(self.root, self.store, lambda s: self.space(s).index, self._space_dim)
         self._writing = False
-        self._dirty: set[str] = set()
         self._last_flush = time.monotonic()
         self._unavailable: dict[str, str] = {}
+        recover(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> "Collection":
@@ -80,21 +69,30 @@ class Collection:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def running(self) -> Any:
+        """Mark the store while a write run stores things outside SQLite (see `mmrag.core.recovery`)."""
+        return running(self)
+
     def close(self) -> None:
         self.flush()
         self.store.close()
 
     @contextmanager
     def writing(self) -> Iterator["Collection"]:
-        """Hold the library's write lock (one writer process at a time)."""
+        """Hold the library's write lock (one writer process at a time; re-entrant in one collection)."""
+        if self._writing:
+            yield self
+            return
         with write_lock(self.root):
             self._writing = True
             try:
                 yield self
             finally:
-                self._writing = False
-                self._synced = {s: self.store.generation for s in self._indexes}  # our own writes are indexed
-                self.flush()
+                self._ix.synced_to(self.store.generation)  # our own writes are indexed
+                try:
+                    self.flush()
+                finally:
+                    self._writing = False
 
     # -- spaces ------------------------------------------------------------------------------
     @property
@@ -112,7 +110,7 @@ class Collection:
             raise ModelMissingError(self._unavailable[space])
         cfg = self.space(space)
         try:
-            _fail_fast_offline(cfg)
+            fail_fast_offline(cfg)
             return create_encoder(cfg.encoder, **cfg.encoder_params)
         except ModelUnavailableError as exc:
             self._unavailable[space] = str(exc)
@@ -134,31 +132,39 @@ class Collection:
         return [s for s in self.spaces if s not in self._unavailable]
 
     def index(self, space: str) -> VectorIndex:
-        """The space's vector index, loaded lazily and repaired if it lags the store (e.g. after another
-        process ingested: a reader, such as the web app, sees new files without a restart)."""
-        if space not in self._indexes:
-            gen = self.store.generation
-            self._indexes[space], changed = open_index(self.root, space, self.space(space).index,
-                                                       self._space_dim(space), self.store)
-            self._synced[space] = gen
-            if changed:
-                self._dirty.add(space)
-        elif not self._writing and (gen := self.store.generation) != self._synced.get(space):
-            reconcile(self._indexes[space], self.store, space)
-            self._dirty.add(space)
-            self._synced[space] = gen
-        return self._indexes[space]
+        """The space's vector index, loaded lazily and brought up to date in memory when it lags the store
+        (another process ingested: a reader, such as the web app, sees new files without a restart).
+        Nothing is written here: indexes are saved only under the writer lock (`flush`)."""
+        return self._ix.get(space, self._writing)
+
+    def search_index(self, space: str, queries: np.ndarray, k: int,
+                     allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) from the space's index; safe while other threads search or reconcile it."""
+        return self._ix.search(space, queries, k, allowed, self._writing)
 
     def _space_dim(self, space: str) -> int:
         """Vector size: from a stored vector when there is one (no model load), else the encoder's."""
         return self.store.vector_dim(space) or self.encoder(space).dim
 
     def flush(self) -> None:
-        """Save indexes changed since the last flush (atomic writes)."""
-        now = self.store.generation
-        for space in sorted(self._dirty):  # a reader saves the generation its index was synced to
-            save_index(self.root, space, self._indexes[space], now if self._writing else self._synced.get(space, now))
-        self._dirty.clear()
+        """Save indexes changed since the last flush (atomic writes), under the writer lock: a writer holds
+        it already; a reader saves only when no other process is writing (else it leaves the save to it)."""
+        if not self._ix.dirty:
+            return
+        try:
+            if self._writing:
+                self._ix.save(self.store.generation)
+            else:  # a reader saves the generation its index was synced to
+                with write_lock(self.root):
+                    self._ix.save(None)
+        except LibraryBusyError:
+            log.info("%s is being written by another process; not saving this reader's indexes", self.root)
+            self._ix.dirty.clear()
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                raise DiskFullError(f"disk full while saving the indexes of {self.root} ({exc}); they are rebuilt"
+                                    " from the store when the library is next opened") from exc
+            raise
         self._last_flush = time.monotonic()
 
     def flush_if_due(self, every_s: float = 30.0) -> None:
@@ -178,13 +184,11 @@ class Collection:
 
     def mark_dirty(self, space: str) -> None:
         """Note that the space's index changed and must be saved on the next flush."""
-        self._dirty.add(space)
+        self._ix.dirty.add(space)
 
     def discard_indexes(self) -> None:
         """Forget in-memory indexes (after a failed transaction); they reload from disk + store."""
-        self._indexes.clear()
-        self._synced.clear()
-        self._dirty.clear()
+        self._ix.discard()
 
     # -- writing -----------------------------------------------------------------------------
     def encode_records(self, records: Sequence[Record]) -> Vectors:
@@ -207,7 +211,7 @@ class Collection:
         ids = self.store.add_records(records, vectors)
         for space, (rows, arr) in vectors.items():
             indexes[space].add(arr, np.array([ids[i] for i in rows], dtype=np.int64))
-            self._dirty.add(space)
+            self._ix.dirty.add(space)
         return ids
 
     def remove_records_of(self, source: str, drop_source: bool = False) -> int:
@@ -221,14 +225,14 @@ class Collection:
                 arr = np.array(ids, dtype=np.int64)
                 for space, index in indexes.items():
                     index.remove(arr)
-                    self._dirty.add(space)
+                    self._ix.dirty.add(space)
         if drop_source:
             hooks.source_removed(self, source, sha)
         return len(ids)
 
     def _indexed_spaces(self) -> list[str]:
         """Spaces that have (or can build) an index: an index on disk, or an available encoder."""
-        return [s for s in self.spaces if s in self._indexes or (index_dir(self.root, s) / "manifest.json").exists()
+        return [s for s in self.spaces if self._ix.loaded(s) or (index_dir(self.root, s) / "manifest.json").exists()
                 or self.available(s)]
 
     # -- reading -----------------------------------------------------------------------------
@@ -260,19 +264,7 @@ class Collection:
     def status(self) -> dict:
         """Counts per modality and source status; per space its encoder, vectors, pending records and
         availability; the files that failed."""
-        counts = self.store.counts()
-        failed = [{"path": s["path"], "status": s["status"], "error": s["error"]}
-                  for s in self.store.sources() if s["status"] not in (SourceStatus.OK, SourceStatus.DUPLICATE)]
-        spaces = {}
-        for name, cfg in self.spaces.items():
-            pending = self.store.count_records(cfg.modalities) - counts["vectors"].get(name, 0)
-            spaces[name] = {"encoder": cfg.encoder, "vectors": counts["vectors"].get(name, 0),
-                            "modalities": cfg.modalities, "pending": max(pending, 0),
-                            **encoder_status(cfg.encoder, **cfg.encoder_params)}
-            if name in self._unavailable:
-                spaces[name].update(available=False, reason=self._unavailable[name])
-        return {"library": str(self.root), "records": counts["records"], "sources": counts["sources"],
-                "spaces": spaces, "failed": failed}
+        return collection_status(self, self._unavailable)
 
 
 class HasCollection(Protocol):

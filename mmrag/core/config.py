@@ -51,6 +51,29 @@ class LibraryConfig:
     max_keyframes: int = 1800
     asr: bool = True
     asr_model: str = "tiny.en"
+    # ingest robustness (mmrag/ingest/worker.py): files are read in a separate process that is stopped
+    # when it runs past its time limit or memory cap; readers cap what one file may produce
+    isolate_readers: bool = True
+    read_timeout_s: float = 300.0  # documents and images
+    media_timeout_s: float = 3600.0  # streamed kinds: videos and tables
+    max_reader_mb: float = 0.0  # memory of the reader process; 0 = half of this machine's RAM, at most 8 GB
+    follow_links: bool = False  # follow symlinks whose target is outside the folders being ingested
+    plugins: list[str] = field(default_factory=list)  # modules that register more readers when imported
+    max_cell_chars: int = 100_000  # a longer table cell is cut (and the table's record says so)
+    max_unzipped_mb: float = 2000.0  # .xlsx (a zip): largest uncompressed size accepted
+    max_table_rows: int = 50_000_000  # rows kept per table (JSON Lines, Parquet, CSV, Excel)
+    max_line_chars: int = 10_000_000  # longest JSON Lines line read
+
+    def reader_memory_mb(self) -> float:
+        """The reader process's memory cap in MB (`max_reader_mb`, or the automatic default)."""
+        if self.max_reader_mb > 0:
+            return self.max_reader_mb
+        try:
+            import psutil
+            total = psutil.virtual_memory().total / 1e6
+        except ImportError:  # pragma: no cover - psutil is a dependency
+            total = 16_000.0
+        return min(8192.0, total / 2)
 
     @classmethod
     def default(cls, text_encoder: str = "minilm", image_encoder: str = "clip-vit-b-32",

@@ -4,6 +4,9 @@
   (the tables package drops its DuckDB tables, the images package its thumbnails);
 * **hit processors**: `fn(collection, request, fused, hits)` may rewrite a search's hits (the video
   package turns keyframe, segment and transcript hits into moments);
+* **sweepers**: `fn(collection, dry_run)` remove what a package stored outside SQLite that no committed
+  record references (a crash between writing it and the commit);
+* **missing parts**: `fn(collection)` names sources whose records reference something that is gone;
 * **record inputs**: `fn(collection, record)` re-reads what a space's encoder needs for a record of
   one modality (`mmrag reindex`: the image file, a video frame).
 
@@ -40,7 +43,13 @@ class SearchRequest:
 HitProcessor = Callable[[Any, SearchRequest, Sequence[Fused], list[Hit]], list[Hit]]
 RecordInputFn = Callable[[Any, Record], Any]
 
+SweepFn = Callable[[Any, bool], list[str]]
+
+MissingFn = Callable[[Any], dict[str, str]]
+
 _REMOVED: list[SourceRemovedFn] = []
+_SWEEPERS: dict[str, SweepFn] = {}
+_MISSING: dict[str, MissingFn] = {}
 _HIT_PROCESSORS: list[HitProcessor] = []
 _RECORD_INPUTS: dict[str, RecordInputFn] = {}
 
@@ -59,6 +68,47 @@ def source_removed(collection: Any, source: str, sha256: str | None) -> None:
             fn(collection, source, sha256)
         except Exception:  # noqa: BLE001 - cleanup must not stop the other cleanups
             log.exception("cleanup %s failed for %s", getattr(fn, "__qualname__", fn), source)
+
+
+def register_sweeper(name: str) -> Callable[[SweepFn], SweepFn]:
+    """Decorator: `fn(collection, dry_run) -> [what is (or would be) removed]` finds what a package stored
+    outside SQLite that no committed record references (left by a crash) and removes it. Runs under the
+    writer lock only (the start and end of an ingest, `mmrag doctor`)."""
+    def deco(fn: SweepFn) -> SweepFn:
+        _SWEEPERS[name] = fn
+        return fn
+    return deco
+
+
+def sweep(collection: Any, dry_run: bool = False, only: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """Run the sweepers (all, or those named in `only`): {name: what was removed (or would be, dry_run)}."""
+    out: dict[str, list[str]] = {}
+    for name, fn in _SWEEPERS.items():
+        if only is not None and name not in only:
+            continue
+        try:
+            out[name] = fn(collection, dry_run)
+        except Exception:  # noqa: BLE001 - one package's clean-up must not stop the others
+            log.exception("sweeping %s failed", name)
+            out[name] = []
+        if out[name] and not dry_run:
+            log.warning("removed %d unreferenced %s", len(out[name]), name)
+    return out
+
+
+def register_missing(name: str) -> Callable[[MissingFn], MissingFn]:
+    """Decorator: `fn(collection) -> {source: why}` names the sources whose records reference something
+    the package stored outside SQLite that is gone (a deleted table, a lost thumbnail): `mmrag doctor
+    --repair` reads those sources again."""
+    def deco(fn: MissingFn) -> MissingFn:
+        _MISSING[name] = fn
+        return fn
+    return deco
+
+
+def missing(collection: Any) -> dict[str, dict[str, str]]:
+    """Every package's sources with missing parts: {name: {source: why}}."""
+    return {name: fn(collection) for name, fn in _MISSING.items()}
 
 
 def register_hit_processor(fn: HitProcessor) -> HitProcessor:

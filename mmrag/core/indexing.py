@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from indexes import VectorIndex, create_index, load_index
 
+from .rwlock import RWLock
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -57,3 +59,62 @@ def reconcile(index: VectorIndex, store: Store, space: str) -> tuple[int, int]:
 def save_index(root: Path, space: str, index: VectorIndex, generation: int) -> None:
     """Save atomically, recording the store generation the index reflects."""
     index.save(index_dir(root, space), meta={"generation": generation})
+
+
+class Indexes:
+    """The loaded vector indexes of a collection: loaded lazily, reconciled in memory when another process
+    moved the store on, saved only when asked (by a holder of the writer lock). Thread-safe: searches
+    share an index; loading or reconciling it is exclusive."""
+
+    def __init__(self, root: Path, store: Store, kind_of: Callable[[str], str], dim_of: Callable[[str], int]) -> None:
+        self.root, self.store, self._kind_of, self._dim_of = root, store, kind_of, dim_of
+        self._loaded: dict[str, VectorIndex] = {}
+        self._synced: dict[str, int] = {}  # store generation each loaded index reflects
+        self.dirty: set[str] = set()
+        self._lock = RWLock()
+
+    def loaded(self, space: str) -> bool:
+        return space in self._loaded
+
+    def get(self, space: str, writing: bool) -> VectorIndex:
+        """The space's index; a reader's is brought up to date with the store first (in memory)."""
+        if space in self._loaded and (writing or self.store.generation == self._synced.get(space)):
+            return self._loaded[space]
+        with self._lock.write():
+            if space not in self._loaded:
+                gen = self.store.generation
+                self._loaded[space], changed = open_index(self.root, space, self._kind_of(space),
+                                                          self._dim_of(space), self.store)
+                self._synced[space] = gen
+                if changed:
+                    self.dirty.add(space)
+            elif not writing and (gen := self.store.generation) != self._synced.get(space):
+                reconcile(self._loaded[space], self.store, space)
+                self.dirty.add(space)
+                self._synced[space] = gen
+            return self._loaded[space]
+
+    def search(self, space: str, queries: np.ndarray, k: int, allowed: np.ndarray | None,
+               writing: bool) -> tuple[np.ndarray, np.ndarray]:
+        index = self.get(space, writing)
+        with self._lock.read():
+            return index.search(queries, k, allowed_ids=allowed)
+
+    def synced_to(self, generation: int) -> None:
+        """A writer's own writes are in its indexes: they reflect `generation`."""
+        self._synced = {s: generation for s in self._loaded}
+
+    def save(self, generation: int | None) -> None:
+        """Save the changed indexes, each recording `generation` (None: the generation it was synced to)."""
+        now = self.store.generation
+        with self._lock.read():
+            for space in sorted(self.dirty):
+                gen = generation if generation is not None else self._synced.get(space, now)
+                save_index(self.root, space, self._loaded[space], gen)
+        self.dirty.clear()
+
+    def discard(self) -> None:
+        """Forget every loaded index (after a failed transaction); they reload from disk and the store."""
+        self._loaded.clear()
+        self._synced.clear()
+        self.dirty.clear()

@@ -16,6 +16,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from ..records import Record
+from .store_checks import damaged, header_problem
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -53,11 +54,19 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
+        if problem := header_problem(self.path):
+            raise damaged(self.path, problem)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(SCHEMA)
+            self.db.execute("SELECT COUNT(*) FROM sources").fetchone()
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise damaged(self.path, exc) from exc
         self._depth = 0
 
     def close(self) -> None:
@@ -79,7 +88,8 @@ class Store:
             yield self.db
             self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                self.db.execute("ROLLBACK")
             raise
         finally:
             self._depth = 0
@@ -91,6 +101,9 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, value))
+
+    def delete_meta(self, key: str) -> None:
+        self.db.execute("DELETE FROM meta WHERE key=?", (key,))
 
     @property
     def generation(self) -> int:
@@ -213,6 +226,35 @@ class Store:
         if status is not None:
             sql, args = sql + " AND status=?", [*args, status]
         return [p for (p,) in self.db.execute(sql + " ORDER BY path", args)]
+
+    def referenced(self, locator_key: str, modality: str) -> set[str]:
+        """Distinct values of `locator[locator_key]` over the records of one modality (e.g. table ids)."""
+        rows = self.db.execute("SELECT DISTINCT json_extract(locator, ?) FROM records WHERE modality = ?",
+                               (f"$.{locator_key}", modality))
+        return {v for (v,) in rows if v is not None}
+
+    def sources_referencing(self, locator_key: str, values: set[str], modality: str) -> dict[str, str]:
+        """{source: one of `values`} for records of `modality` whose `locator[locator_key]` is in `values`."""
+        out: dict[str, str] = {}
+        for chunk in _chunks(sorted(values), 500):
+            rows = self.db.execute(f"SELECT source, json_extract(locator, ?) FROM records WHERE modality = ? AND"
+                                   f" json_extract(locator, ?) IN ({','.join('?' * len(chunk))})",
+                                   [f"$.{locator_key}", modality, f"$.{locator_key}", *chunk])
+            out.update({src: v for src, v in rows})
+        return out
+
+    def thumbnails(self) -> dict[str, str]:
+        """{thumbnail path: source} over every record that has a thumbnail."""
+        rows = self.db.execute("SELECT json_extract(meta, '$.thumbnail'), source FROM records"
+                               " WHERE json_extract(meta, '$.thumbnail') IS NOT NULL")
+        return {t: src for t, src in rows}
+
+    def meta_values(self, meta_key: str) -> set[str]:
+        """Distinct values of `meta[meta_key]` over all records (e.g. thumbnail paths)."""
+        path = f"$.{meta_key}"
+        rows = self.db.execute("SELECT DISTINCT json_extract(meta, ?) FROM records WHERE json_extract(meta, ?)"
+                               " IS NOT NULL", (path, path))
+        return {v for (v,) in rows}
 
     def filter_ids(self, modality: Sequence[str] | None = None, source_glob: str | None = None) -> np.ndarray:
         where, args = _where(modality, source_glob)

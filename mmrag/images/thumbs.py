@@ -38,3 +38,27 @@ def _drop_thumbnails(collection: Any, source: str, sha256: str | None) -> None:
     """A removed source's thumbnails go, unless another ingested source has the same content."""
     if sha256 and not collection.store.find_by_sha(sha256, exclude=source):
         remove_thumbnails(collection.root, sha256)
+
+
+@hooks.register_sweeper("thumbnails")
+def sweep_thumbnails(collection: Any, dry_run: bool) -> list[str]:
+    """Thumbnails no committed record names (a crash between saving them and the commit), and temp files."""
+    folder = Path(collection.root) / THUMBS
+    if not folder.is_dir():
+        return []
+    keep = collection.store.meta_values("thumbnail")
+    gone = []
+    for f in sorted(folder.rglob("*")):
+        rel = str(f.relative_to(collection.root))
+        if f.is_file() and (f.suffix == ".tmp" or rel not in keep):
+            gone.append(rel)
+            if not dry_run:
+                f.unlink(missing_ok=True)
+    return gone
+
+
+@hooks.register_missing("thumbnails")
+def missing_thumbnails(collection: Any) -> dict[str, str]:
+    """Sources whose records name a thumbnail that is not on disk."""
+    return {src: f"its thumbnail {rel} is missing" for rel, src in collection.store.thumbnails().items()
+            if not (Path(collection.root) / rel).is_file()}

@@ -38,7 +38,7 @@ Scored = list[tuple[int, float]]
 
 
 def _dense(lib: Collection, space: str, qvec: np.ndarray, n: int, allowed: np.ndarray | None) -> Scored:
-    scores, ids = lib.index(space).search(qvec, n, allowed_ids=allowed)
+    scores, ids = lib.search_index(space, qvec, n, allowed)
     return [(int(i), float(x)) for i, x in zip(ids[0], scores[0]) if i >= 0]
 
 

@@ -12,10 +12,11 @@ from typing import Any, Iterator
 import duckdb
 import pandas as pd
 
-from ..errors import UnknownNameError
+from ..errors import SQLRefused, UnknownNameError
 from .clean import ColumnInfo, apply_types, infer_columns, is_null_text, raw_strings
-from .load import CHUNK_ROWS, EXCEL_SUFFIXES, Sheet, read_table_file, rows_to_sheet
-from .sql import QueryResult, SafeSQL
+from .formats import read_table_file
+from .load import CHUNK_ROWS, EXCEL_SUFFIXES, Limits, Sheet, rows_to_sheet
+from .sql import QueryResult, SafeSQL, connect
 
 log = logging.getLogger(__name__)
 META = "_mmrag_tables"
@@ -26,9 +27,13 @@ def qident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def table_id_for(source: str, sheet: str = "") -> str:
-    """A stable table name from a source (file path or label) and a sheet name."""
-    return "t_" + hashlib.sha1(f"{source}\x00{sheet}".encode()).hexdigest()[:16]
+def table_id_for(source: str, sheet: str = "", version: str = "") -> str:
+    """A table name from a source (file path or label), a sheet name and the content's version (its
+    sha256): a changed file gets new table ids, so its old tables stay whole until the records that
+    name them are replaced."""
+    key = f"{source}\x00{sheet}" + (f"\x00{version}" if version else "")
+    return "t_" + hashlib.sha1(key.encode()).hexdigest()[:16]
+
 
 
 @dataclass
@@ -50,10 +55,12 @@ class TableInfo:
 class TableDB:
     """Tables in one DuckDB file: `<id>` (typed) and `<id>_raw` (text); queries run read-only."""
 
-    def __init__(self, path: str | Path, timeout: float = 5.0, max_rows: int = 1000) -> None:
+    def __init__(self, path: str | Path, timeout: float = 5.0, max_rows: int = 1000, read_only: bool = False) -> None:
         self.path = Path(path)
-        self.timeout, self.max_rows = timeout, max_rows
+        self.timeout, self.max_rows, self.read_only = timeout, max_rows, read_only
         self._reader: SafeSQL | None = None
+        if read_only:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._writer() as con:
             con.execute(f"CREATE TABLE IF NOT EXISTS {META} (table_id VARCHAR PRIMARY KEY, source VARCHAR, "
@@ -61,10 +68,18 @@ class TableDB:
 
     @contextlib.contextmanager
     def _writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection for one change, in one transaction (rolled back on failure)."""
+        if self.read_only:
+            raise SQLRefused(f"{self.path} is open read-only")
         self.close()  # a file cannot be open read-only and read-write in one process at once
-        con = duckdb.connect(str(self.path))
+        con = connect(self.path, read_only=False)
         try:
+            con.begin()
             yield con
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
         finally:
             con.close()
 
@@ -86,22 +101,24 @@ class TableDB:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def add_file(self, path: str | Path, chunk_rows: int = CHUNK_ROWS) -> list[str]:
+    def add_file(self, path: str | Path, chunk_rows: int = CHUNK_ROWS, version: str = "",
+                 limits: Limits | None = None) -> list[str]:
         """Load every table (sheet) of a file, streamed in chunks; returns their table ids."""
         path = Path(path).resolve()
         excel = path.suffix.lower() in EXCEL_SUFFIXES
-        return [self.add_table(sheet, source=str(path), sheet=sheet.name if excel else "")
-                for sheet in read_table_file(path, chunk_rows)]
+        return [self.add_table(sheet, source=str(path), sheet=sheet.name if excel else "", version=version)
+                for sheet in read_table_file(path, chunk_rows, limits)]
 
     def add_rows(self, header: list[Any], rows: list[list[Any]], source: str, sheet: str = "") -> str:
         """Load an in-memory table (header + rows)."""
         return self.add_table(rows_to_sheet(sheet or source, header, rows), source=source, sheet=sheet)
 
-    def add_table(self, data: Sheet | pd.DataFrame, source: str, sheet: str = "") -> str:
-        """Store a table (streamed chunk by chunk) as raw and typed copies; replaces one with the same id."""
+    def add_table(self, data: Sheet | pd.DataFrame, source: str, sheet: str = "", version: str = "") -> str:
+        """Store a table (streamed chunk by chunk) as raw and typed copies, in one transaction; replaces
+        one with the same id."""
         if isinstance(data, pd.DataFrame):
             data = rows_to_sheet(sheet or source, list(data.columns), data.to_numpy(dtype=object).tolist())
-        tid = table_id_for(source, sheet)
+        tid = table_id_for(source, sheet, version)
         with self._writer() as con:
             self._drop(con, tid)
             infos, n = self._insert_chunks(con, tid, data)
@@ -171,6 +188,35 @@ class TableDB:
         if ids:
             log.info("dropped %d table(s) of %s", len(ids), source)
         return ids
+
+    def sweep(self, keep: set[str], dry_run: bool = False) -> list[str]:
+        """Drop every table whose id is not in `keep`, and the halves of tables a crash left behind (a
+        `_raw` or typed copy without its metadata row, or a metadata row without its tables); with
+        `dry_run`, only say which (read-only)."""
+        if dry_run:
+            return self._unkept(lambda sql: self.reader.execute(sql).rows, keep)
+        with self._writer() as con:
+            gone = self._unkept(lambda sql: con.execute(sql).fetchall(), keep)
+            for tid in gone:
+                self._drop(con, tid)
+        return gone
+
+    def whole_tables(self) -> set[str]:
+        """Ids of the tables stored whole: metadata row, typed and raw copies."""
+        return self._parts(lambda sql: self.reader.execute(sql).rows)[2]
+
+    @staticmethod
+    def _parts(run: Any) -> tuple[set[str], set[str], set[str]]:
+        """(ids with a metadata row, ids with any stored copy, ids stored whole)."""
+        names = {r[0] for r in run("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")}
+        known = {r[0] for r in run(f"SELECT table_id FROM {META}")}
+        stored = {n.removesuffix("_raw") for n in names if n != META}
+        return known, stored, {t for t in known if t in names and f"{t}_raw" in names}
+
+    @classmethod
+    def _unkept(cls, run: Any, keep: set[str]) -> list[str]:
+        known, stored, whole = cls._parts(run)
+        return sorted((known | stored) - (whole & keep))
 
     def tables(self) -> list[TableInfo]:
         """Every stored table."""

@@ -9,17 +9,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import logging
 import re
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 
-from ..errors import DataMissingError, TableFileError
+from ..errors import TableFileError
 from .clean import sql_names
 
 log = logging.getLogger(__name__)
@@ -32,6 +31,25 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (code
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _COMMA_DECIMAL = re.compile(r"^-?\d{1,3}(\.\d{3})*,\d+$")
 
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one table file may produce (LibraryConfig: max_cell_chars, max_table_rows, ...)."""
+
+    max_cell_chars: int = 100_000  # longer cells are cut (counted in the report: cut_cells)
+    max_rows: int = 50_000_000  # rows kept per table (the rest: report rows_dropped)
+    max_unzipped_mb: float = 2000.0  # .xlsx: largest uncompressed size
+    max_line_chars: int = 10_000_000  # JSON Lines: longer lines are skipped (report long_lines)
+    max_field_chars: int = 64 << 20  # CSV: a longer field fails the file (not a table)
+
+
+def cut(value: Any, limits: Limits, report: dict[str, Any]) -> Any:
+    """A cell value no longer than `limits.max_cell_chars` (strings are cut and counted)."""
+    if isinstance(value, str) and len(value) > limits.max_cell_chars:
+        report["cut_cells"] = report.get("cut_cells", 0) + 1
+        return value[:limits.max_cell_chars]
+    return value
 
 
 @dataclass
@@ -86,13 +104,15 @@ def sniff_decimal(rows: list[list[str]], delimiter: str) -> str:
     return "," if sum(bool(_COMMA_DECIMAL.match(c)) for c in cells) >= 3 else "."
 
 
-def _frames(rows: Iterator[list[str]], width: int, report: dict[str, Any], chunk_rows: int,
-            columns: list[str]) -> Iterator[pd.DataFrame]:
-    """DataFrames of `chunk_rows` rows; short rows are padded, long ones truncated (and counted)."""
+def _frames(rows: Iterator[list[Any]], width: int, report: dict[str, Any], chunk_rows: int,
+            columns: list[str], limits: Limits = Limits()) -> Iterator[pd.DataFrame]:
+    """DataFrames of `chunk_rows` rows; short rows are padded, long ones truncated (and counted); long
+    cells cut; rows past `limits.max_rows` dropped (counted)."""
     report.update(padded_rows=0, truncated_rows=0, rows=0)
-    while batch := list(islice(rows, chunk_rows)):
+    while batch := list(islice(rows, min(chunk_rows, limits.max_rows - report["rows"]))):
         fixed = []
         for r in batch:
+            r = [cut(c, limits, report) for c in r]
             if len(r) < width:
                 report["padded_rows"] += 1
                 r = r + [""] * (width - len(r))
@@ -103,6 +123,9 @@ def _frames(rows: Iterator[list[str]], width: int, report: dict[str, Any], chunk
             fixed.append(r)
         report["rows"] += len(fixed)
         yield pd.DataFrame(fixed, columns=columns, dtype="string")
+    if report["rows"] >= limits.max_rows and next(rows, None) is not None:
+        report["rows_dropped"] = True
+        log.warning("%s: only the first %d rows are kept (max_table_rows)", report.get("source", ""), limits.max_rows)
     if report["padded_rows"] or report["truncated_rows"]:
         log.warning("ragged rows: %d padded, %d truncated (%s)", report["padded_rows"], report["truncated_rows"],
                     report.get("source", ""))
@@ -119,7 +142,7 @@ def _head_rows(text: str, delim: str, complete: bool, limit: int = 200) -> list[
     return rows if complete or len(rows) < 2 else rows[:-1]
 
 
-def read_text_table(path: Path, chunk_rows: int = CHUNK_ROWS) -> Sheet:
+def read_text_table(path: Path, chunk_rows: int = CHUNK_ROWS, limits: Limits = Limits()) -> Sheet:
     """A CSV/TSV file: encoding and delimiter sniffed, ragged rows padded, streamed in chunks."""
     with open(path, "rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
@@ -138,13 +161,17 @@ def read_text_table(path: Path, chunk_rows: int = CHUNK_ROWS) -> Sheet:
     report: dict[str, Any] = {"source": str(path), "encoding": enc, "delimiter": delim}
 
     def chunks() -> Iterator[pd.DataFrame]:
+        csv.field_size_limit(max(csv.field_size_limit(), limits.max_field_chars))
         with open(path, encoding=enc, errors="replace", newline="") as fh:
             reader = csv.reader(fh, delimiter=delim)
-            for r in reader:
-                if any(c.strip() for c in r):
-                    break  # skip leading blank lines and the header
-            body = (r for r in reader if any(c.strip() for c in r))
-            yield from _frames(body, width, report, chunk_rows, columns)
+            try:
+                for r in reader:
+                    if any(c.strip() for c in r):
+                        break  # skip leading blank lines and the header
+                body = (r for r in reader if any(c.strip() for c in r))
+                yield from _frames(body, width, report, chunk_rows, columns, limits)
+            except csv.Error as exc:
+                raise TableFileError(f"{path}: not a readable CSV near line {reader.line_num} ({exc})") from exc
 
     decimal = sniff_decimal(head_rows, delim)
     report["decimal"] = decimal
@@ -161,7 +188,8 @@ def _cell_text(v: Any) -> str | None:
     return str(v)
 
 
-def rows_to_sheet(name: str, header: list[Any], rows: list[list[Any]], report: dict[str, Any] | None = None) -> Sheet:
+def rows_to_sheet(name: str, header: list[Any], rows: list[list[Any]], report: dict[str, Any] | None = None,
+                  limits: Limits = Limits()) -> Sheet:
     """An in-memory table (header + rows of values) as a Sheet; ragged rows are padded."""
     width = max([len(header)] + [len(r) for r in rows])
     originals = [str(h) if h is not None else "" for h in header] + [""] * (width - len(header))
@@ -170,91 +198,9 @@ def rows_to_sheet(name: str, header: list[Any], rows: list[list[Any]], report: d
     texts = [[_cell_text(v) for v in r] for r in rows]
 
     def chunks() -> Iterator[pd.DataFrame]:
-        yield from _frames(iter(texts), width, report, CHUNK_ROWS, columns)
+        yield from _frames(iter(texts), width, report, CHUNK_ROWS, columns, limits)
 
     return Sheet(name, columns, originals, chunks, ".", report)
-
-
-def read_excel(path: Path) -> list[Sheet]:
-    """Every non-empty sheet of an .xlsx workbook (openpyxl); the first non-empty row is the header."""
-    frames = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
-    sheets = []
-    for name, df in frames.items():
-        df = df.dropna(how="all").dropna(axis=1, how="all")
-        if df.empty:
-            log.info("%s: sheet %r is empty; skipped", path, name)
-            continue
-        values = df.to_numpy(dtype=object).tolist()
-        sheets.append(rows_to_sheet(str(name), values[0], values[1:], {"source": f"{path}#{name}"}))
-    if not sheets:
-        raise TableFileError(f"{path} has no non-empty sheet")
-    return sheets
-
-
-def _typed_chunks(batches: Iterable[pd.DataFrame], columns: list[str], report: dict[str, Any]) -> Iterator[pd.DataFrame]:
-    report["rows"] = 0
-    for df in batches:
-        for c in df.columns:
-            if df[c].map(lambda v: isinstance(v, (dict, list))).any():
-                df[c] = df[c].map(lambda v: json.dumps(v) if isinstance(v, (dict, list)) else v)
-        extra = [c for c in df.columns if c not in report["original_set"]]
-        if extra:
-            report.setdefault("dropped_keys", sorted(set(report.get("dropped_keys", [])) | set(map(str, extra))))
-        df = df.reindex(columns=report["original_order"])
-        df.columns = columns
-        report["rows"] += len(df)
-        yield df
-
-
-def read_parquet(path: Path, chunk_rows: int = CHUNK_ROWS) -> Sheet:
-    """A Parquet file, streamed in record batches (native column types are kept)."""
-    import pyarrow.parquet as pq
-    pf = pq.ParquetFile(path)
-    originals = list(pf.schema_arrow.names)
-    report = {"source": str(path), "original_set": set(originals), "original_order": originals}
-    columns = sql_names(originals)
-
-    def chunks() -> Iterator[pd.DataFrame]:
-        batches = (b.to_pandas() for b in pf.iter_batches(batch_size=chunk_rows))
-        yield from _typed_chunks(batches, columns, report)
-
-    return Sheet(path.stem, columns, originals, chunks, ".", report)
-
-
-def read_jsonl(path: Path, chunk_rows: int = CHUNK_ROWS) -> Sheet:
-    """A JSON Lines file of objects; columns come from the first chunk's keys."""
-    if path.stat().st_size == 0:
-        raise TableFileError(f"{path} is empty (0 bytes): a JSON Lines table needs at least one object")
-    with open(path, encoding="utf-8") as fh:
-        first = pd.read_json(io.StringIO("".join(islice(fh, 1000))), lines=True, dtype=False)
-    originals = [str(c) for c in first.columns]
-    report = {"source": str(path), "original_set": set(first.columns), "original_order": list(first.columns)}
-    columns = sql_names(originals)
-
-    def chunks() -> Iterator[pd.DataFrame]:
-        with pd.read_json(path, lines=True, dtype=False, chunksize=chunk_rows) as reader:
-            yield from _typed_chunks(reader, columns, report)
-
-    return Sheet(path.stem, columns, originals, chunks, ".", report)
-
-
-def read_table_file(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> list[Sheet]:
-    """The tables in a file, by suffix: CSV/TSV/TXT, XLSX/XLSM (every sheet), Parquet, JSONL."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise DataMissingError(f"no such table file: {path}")
-    if path.stat().st_size == 0:
-        raise TableFileError(f"{path} is empty (0 bytes): a table file needs at least a header row")
-    if suffix in TEXT_SUFFIXES:
-        return [read_text_table(path, chunk_rows)]
-    if suffix in EXCEL_SUFFIXES:
-        return read_excel(path)  # openpyxl reads a workbook whole
-    if suffix in (".parquet", ".pq"):
-        return [read_parquet(path, chunk_rows)]
-    if suffix in (".jsonl", ".ndjson"):
-        return [read_jsonl(path, chunk_rows)]
-    raise TableFileError(f"unsupported table file type {suffix!r} ({path}); supported: {', '.join(sorted(SUFFIXES))}")
 
 
 def read_wtq_csv(text: str) -> tuple[list[str], list[list[str]]]:

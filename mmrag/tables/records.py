@@ -21,8 +21,29 @@ DISTINCT_SCAN_ROWS = 200_000  # distinct-value records summarise a large table's
 BUILD_TIMEOUT = 300.0  # seconds for the store's own record-building queries (model-written SQL gets far less)
 
 
+RECORD_CELL_CHARS = 300  # a cell's share of a record's text (the table keeps it whole, up to max_cell_chars)
+
+
+def _cell(v: Any) -> str:
+    text = str(v)
+    return text if len(text) <= RECORD_CELL_CHARS else text[:RECORD_CELL_CHARS] + "…[cut]"
+
+
 def _fmt(row: dict[str, Any]) -> str:
-    return "; ".join(f"{k}: {v}" for k, v in row.items() if v not in (None, ""))
+    return "; ".join(f"{k}: {_cell(v)}" for k, v in row.items() if v not in (None, ""))
+
+
+def _limits_note(report: dict[str, Any]) -> str:
+    """What the reader cut from the file, said in the table's own record."""
+    notes = []
+    if report.get("cut_cells"):
+        notes.append(f"{report['cut_cells']} cells were cut to the max_cell_chars limit")
+    if report.get("rows_dropped"):
+        notes.append(f"only the first {report.get('rows', 0)} rows were kept (max_table_rows)")
+    for key, what in (("long_lines", "over-long lines"), ("bad_lines", "lines that are not JSON objects")):
+        if report.get(key):
+            notes.append(f"{report[key]} {what} were skipped")
+    return f"\nnote: {'; '.join(notes)}" if notes else ""
 
 
 def raw_row_batches(db: TableDB, table_id: str, limit: int, batch: int = ROW_BATCH) -> Iterator[tuple[int, list[dict]]]:
@@ -46,7 +67,7 @@ def table_records(db: TableDB, table_id: str, label: str, row_limit: int = ROW_R
     sample = "\n".join(_fmt(r) for r in db.sample_rows(table_id, 3, raw=True))
     base = {"table": table_id, "sheet": info.sheet}
     recs = [Record(Modality.TABLE, "", {**base, "part": "table"},
-                   f"table {label}: {info.n_rows} rows; columns: {cols}\n{sample}",
+                   f"table {label}: {info.n_rows} rows; columns: {cols}\n{sample}{_limits_note(info.report)}",
                    meta={"kind": RecordKind.TABLE, "n_rows": info.n_rows})]
     for first, rows in raw_row_batches(db, table_id, row_limit):
         for start in range(0, len(rows), ROWS_PER_RECORD):
@@ -58,6 +79,6 @@ def table_records(db: TableDB, table_id: str, label: str, row_limit: int = ROW_R
         values = db.distinct_values(table_id, c.name, DISTINCT_LIMIT, DISTINCT_SCAN_ROWS, BUILD_TIMEOUT)
         if values:
             recs.append(Record(Modality.TABLE, "", {**base, "column": c.name},
-                               f"{label} column {c.original or c.name}: " + ", ".join(map(str, values)),
+                               f"{label} column {c.original or c.name}: " + ", ".join(map(_cell, values)),
                                meta={"kind": RecordKind.TABLE_VALUES}))
     return recs

@@ -18,6 +18,7 @@ import duckdb
 from ..errors import DataMissingError, SQLError, SQLRefused, SQLTimeout
 
 log = logging.getLogger(__name__)
+LOCK_WAIT_S = 120.0  # how long to wait for another process's hold on a DuckDB file
 SAFE_CONFIG = {
     "enable_external_access": "false",
     "autoload_known_extensions": "false",
@@ -60,6 +61,20 @@ def check_sql(sql: str) -> str:
     return text
 
 
+def connect(path: Path, read_only: bool, wait_s: float = LOCK_WAIT_S, **kw: Any) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection, waiting (up to `wait_s`) while another process holds the file: DuckDB lets one
+    process write a file, or several read it, not both at once."""
+    deadline, pause = time.monotonic() + wait_s, 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, **kw)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
 class SafeSQL:
     """A read-only, locked-down connection to one DuckDB database file."""
 
@@ -69,7 +84,7 @@ class SafeSQL:
         if not self.path.is_file():
             raise DataMissingError(f"no DuckDB database at {self.path}")
         config = {"threads": str(threads), "memory_limit": memory_limit, **SAFE_CONFIG}
-        self._con = duckdb.connect(str(self.path), read_only=True, config=config)
+        self._con = connect(self.path, read_only=True, config=config)
         self._lock = threading.Lock()
 
     def execute(self, sql: str, timeout: float | None = None, max_rows: int | None = None,

@@ -61,7 +61,8 @@ class KeyframeResult:
     frames_read: int = 0
     last_t: float = 0.0  # timestamp of the last decoded frame
     rotation: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # where decoding stopped early
+    notes: list[str] = field(default_factory=list)  # limits that applied (the keyframe cap)
 
     def shots(self, end: float) -> list[tuple[float, float]]:
         bounds = [0.0, *self.cuts, max(end, self.cuts[-1] if self.cuts else 0.0)]
@@ -148,12 +149,19 @@ class _Sampler:
         hist = colour_hist(frame)
         cut = self.prev_hist is not None and hist_distance(self.prev_hist, hist) > self.opts.shot_threshold
         self.prev_hist = hist
+        if cut and len(self.res.cuts) >= self.opts.max_keyframes:  # a strobing video: shots are capped too
+            cut = False
         if cut:
             self.res.cuts.append(t)
         due = t >= self.next_sample - eps
         if due:
             self.next_sample = (math.floor((t + eps) / self.interval) + 1) * self.interval
         if not (cut or due):
+            return
+        if len(self.res.keyframes) >= self.opts.max_keyframes:
+            if not self.res.notes:
+                self.res.notes.append(f"keyframe cap reached at {t:.1f} s (max_keyframes={self.opts.max_keyframes});"
+                                      " later frames are not indexed")
             return
         thumb = grey_thumb(frame)
         if not cut and self._duplicate(thumb, t):

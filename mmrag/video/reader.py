@@ -115,7 +115,7 @@ def read_video(path: Path, data: bytes, ctx: ReadContext) -> Document:
     except VideoError as exc:
         raise IngestError(str(exc)) from exc
     transcript = _transcript(path, info, ctx)
-    notes = (kf.errors if kf else []) + transcript.notes
+    notes = (kf.errors + kf.notes if kf else []) + transcript.notes
     if kf is None:
         if not transcript.lines:
             why = "no speech found" if ctx.config.asr else "speech-to-text is off (asr=false)"

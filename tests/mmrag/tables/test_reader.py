@@ -98,7 +98,9 @@ def test_row_group_records_follow_the_config(tmp_path):
 
 
 def test_a_table_whose_records_cannot_be_built_fails_alone(hash_library, tmp_path, monkeypatch):
+    """(Readers run in this process here, so the patch applies; the half-built table is swept.)"""
     from mmrag.tables import SQLTimeout, TableDB
+    hash_library.config.isolate_readers = False
 
     def too_slow(*args, **kwargs):
         raise SQLTimeout("query interrupted after the 300 s timeout")
