@@ -5,6 +5,8 @@ Public API: `Library` (open a library folder; `ingest`, `remove`, `search`, `ask
 the enums of `mmrag.kinds`, and the errors of `mmrag.errors` (all subclasses of `MmragError`).
 """
 from .core import LibraryConfig, SpaceConfig, default_library
+from .core.readers import supported_extensions
+from .core.rwlock import RWLock
 from .core.text import QUERY_STOPWORDS
 from .errors import (
                      BadQueryError,
@@ -26,5 +28,5 @@ __version__ = "0.1.0"
 __all__ = ["Answer", "AnswerEvent", "BadQueryError", "ConfigError", "DependencyMissingError", "EventKind", "Evidence", "Fusion", "Hit",
            "IngestError", "Ingestor", "IngestReport", "Library", "LibraryBusyError", "LibraryConfig",
            "LibraryDamagedError", "MmragError", "Modality", "ModelMissingError", "Moment", "QUERY_STOPWORDS",
-           "Record", "RecordKind", "SourceStatus", "SpaceConfig", "UnknownNameError", "default_library",
-           "__version__"]
+           "Record", "RecordKind", "RWLock", "SourceStatus", "SpaceConfig", "UnknownNameError", "default_library",
+           "supported_extensions", "__version__"]

@@ -88,11 +88,12 @@ class Library:
             yield self
 
     # -- adding and removing --------------------------------------------------------------------
-    def ingest(self, paths: str | Path | Sequence[str | Path], prune: bool = False,
-               progress: bool | None = False) -> IngestReport:
-        """Add files and folders (unchanged files are skipped); `prune` drops sources whose files are gone."""
+    def ingest(self, paths: str | Path | Sequence[str | Path], prune: bool = False, progress: bool | None = False,
+               follow_links: bool | None = None) -> IngestReport:
+        """Add files and folders (unchanged files are skipped); `prune` drops sources whose files are gone;
+        `follow_links` follows symlinks out of the given folders (default: library.json's follow_links)."""
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-        return Ingestor(self.core, progress=progress).run(paths, prune=prune)
+        return Ingestor(self.core, progress=progress, follow_links=follow_links).run(paths, prune=prune)
 
     def remove(self, paths: str | Path | Sequence[str | Path]) -> dict[str, int]:
         """Remove sources (the files may already be deleted): {source: records removed}; unknown paths

@@ -37,9 +37,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"note: {library} is a new, empty library; add files in the Library tab or with `mmrag ingest`",
               file=sys.stderr)
     settings = Settings(library=library, generator=args.generator, k=args.k, concurrency=args.concurrency,
-                        folder_roots=[Path(p).resolve() for p in (args.folder_root or [os.getcwd()])],
-                        max_upload_mb=args.max_upload_mb)
-    server = launch(settings, host=args.host, port=args.port, auth=auth)
+                        folder_roots=[Path(p).resolve() for p in (args.folder_root or [])],
+                        max_upload_mb=args.max_upload_mb, allowed_hosts=list(args.allowed_host or []))
+    server = launch(settings, host=args.host, port=args.port, auth=auth, insecure=args.insecure)
     login = f" (sign in as {auth[0]})" if auth else ""
     if args.json:
         print(json.dumps({"url": server.url, "library": str(server.service.root), "auth": bool(auth)}))
@@ -61,6 +61,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("--k", type=int, default=8, help="pieces of evidence per answer (default 8)")
     s.add_argument("--concurrency", type=int, default=4, help="requests served at once (default 4)")
     s.add_argument("--folder-root", action="append", metavar="DIR",
-                   help="server folders under DIR may be added from the app (repeatable; default: the current folder)")
+                   help="server folders under DIR may be added from the app (repeatable; default: none, off)")
+    s.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="a Host/Origin name to accept besides the bound address and localhost (repeatable)")
+    s.add_argument("--insecure", action="store_true",
+                   help="allow a non-loopback --host without --auth (anyone who can reach it can use the library)")
     s.add_argument("--max-upload-mb", type=float, default=100.0, help="largest upload accepted (default 100)")
     s.set_defaults(handler=cmd_serve)

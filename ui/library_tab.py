@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 import gradio as gr
 
@@ -10,19 +10,29 @@ from mmrag import IngestReport
 
 from .render import esc
 from .service import LibraryService
-from .web import WRITE_LIMITS, Handler, errors, read_limits
+from .web import WRITE_LIMITS, Handler, client_message, errors, read_limits
 
 SOURCE_COLUMNS = ["path", "status", "kind", "records", "error", "updated"]
+MAX_LISTED = 30  # problem and skipped files listed after an ingest
 
 
-def report_md(report: IngestReport, stored: list | None = None) -> str:
+def report_md(report: IngestReport, stored: list | None = None, public: Callable[[str], str] = str) -> str:
+    """The ingest report in a few lines; `public` maps server paths to what the client may see."""
     d = report.to_dict()
     counts = ", ".join(f"{v} {k}" for k, v in d["counts"].items() if v)
     lines = [f"**Ingest:** {counts or 'nothing to do'} · {d['records']} new records"]
     if stored:
-        lines.append("Stored uploads: " + ", ".join(f"`{p.name}`" for p in stored))
-    lines += [f"- {p['status']}: `{p['path']}`: {esc(p['message'])}" for p in d["problems"]]
+        lines.append("Stored uploads: " + ", ".join(code(p.name) for p in stored))
+    listed = (d["problems"] + d["skipped"])[:MAX_LISTED]
+    lines += [f"- {p['status']}: {code(public(p['path']))}: {esc(client_message(p['message']))}" for p in listed]
+    if len(d["problems"]) + len(d["skipped"]) > len(listed):
+        lines.append(f"- … and {len(d['problems']) + len(d['skipped']) - len(listed)} more (see Sources)")
     return "\n".join(lines)
+
+
+def code(text: str) -> str:
+    """`text` shown as code, whatever it holds (backticks, markdown or HTML cannot break out)."""
+    return f"<code>{esc(text)}</code>"
 
 
 def counts_md(st: dict) -> str:
@@ -88,24 +98,24 @@ def make_writers(service: LibraryService) -> tuple[Handler, Handler, Handler, Ha
     def ingest_uploads(files: list[str] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
         progress(0, desc="storing uploads")
         stored, report = service.add_uploads(files or [], progress=True)
-        return (report_md(report, stored), *refresh())
+        return (report_md(report, stored, service.pub.public), *refresh())
 
     @errors
     def ingest_folder(folder: str, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:
         progress(0, desc="reading folder")
-        return (report_md(service.add_folder(folder, progress=True)), *refresh())
+        return (report_md(service.add_folder(folder, progress=True), public=service.pub.public), *refresh())
 
     @errors
     def remove(source: str | None) -> tuple:
         n = service.remove(source or "")
-        return (f"Removed `{source}` ({n} records).", *refresh())
+        return (f"Removed {code(source or '')} ({n} records).", *refresh())
 
     return ingest_uploads, ingest_folder, remove, refresh
 
 
 def build(service: LibraryService) -> Any:
     """Lay out the tab (API: /ingest_uploads, /ingest_folder, /remove_source, /library_status)."""
-    roots = ", ".join(f"`{r}`" for r in service.settings.folder_roots) or "none (start with --folder-root)"
+    roots = ", ".join(code(str(r)) for r in service.settings.folder_roots) or "none (start with --folder-root)"
     with gr.Row():
         with gr.Column():
             files = gr.File(label=f"Upload files (up to {service.settings.max_upload_mb:g} MB each)",

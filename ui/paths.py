@@ -1,7 +1,9 @@
 """What the app may serve and where uploads go: everything stays inside the library folder.
 
-The web server may read the library's media (thumbnails, uploads, video copies) but never its
-internals (the SQLite store, DuckDB tables, indexes, config, lock file) and nothing outside it.
+The web server may send only what the app shows: thumbnails (`thumbs/`) and the copies of picture and
+video sources the page plays (`media/`, hard links made by mmrag, only for image and video files).
+Nothing else in the library (uploads included) and nothing outside it is servable; and whatever is sent
+goes out as an attachment with `nosniff` (`ui.guard`), so even a file that slipped through is never run.
 Uploaded files are renamed to a safe base name, so `../../x.jpg` lands in `<library>/uploads/x.jpg`.
 """
 from __future__ import annotations
@@ -18,7 +20,8 @@ UPLOADS = "uploads"  # uploaded files, ingested from here
 MEDIA = "media"  # copies of video sources that live outside the library, so the player can serve them
 # Library internals the web server must never serve (files and folders directly under the root).
 INTERNAL = ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm", "store.sqlite-journal", "tables.duckdb",
-            "tables.duckdb.wal", "library.json", "indexes", ".lock")
+            "tables.duckdb.wal", "tables.duckdb.tmp", "library.json", "indexes", ".lock", UPLOADS)
+SERVABLE = ("thumbs", MEDIA)  # the only folders the web server may send files from
 # Source files that may be copied into media/ to be shown (pictures and videos; never documents or data).
 MEDIA_EXTS = frozenset(".jpg .jpeg .png .webp .gif .bmp .tif .tiff .mp4 .m4v .mov .webm .mkv .avi .mpg .mpeg"
                        .split())
@@ -70,12 +73,12 @@ def store_upload(library: Path, tmp_path: str | Path, name: str | None) -> Path:
 
 
 def servable(library: Path, path: str | Path) -> bool:
-    """True when the app may serve `path`: inside the library and not one of its internals."""
+    """True when the app may serve `path`: a file under the library's thumbs/ or media/ (symlinks resolved)."""
     root = library.resolve()
     if not inside(path, root):
         return False
     rel = Path(path).resolve().relative_to(root)
-    return not rel.parts or rel.parts[0] not in INTERNAL
+    return len(rel.parts) > 1 and rel.parts[0] in SERVABLE
 
 
 def blocked_paths(library: Path) -> list[str]:

@@ -1,66 +1,46 @@
 """The app's one door to mmrag: a library opened once, shared by every request.
 
 Reads (search, ask, moments, status) run concurrently; writes (ingest, remove) take the library
-exclusively, so a search never sees an index half-updated. Only mmrag's public API is used.
+exclusively, so a search never sees an index half-updated. Only mmrag's public API is used. The limits
+of what one request may ask for are enforced here, whatever the page's widgets allow (API clients
+bypass them), and paths inside the library folder reach clients only as `library/...` (`ui.publish`).
 """
 from __future__ import annotations
 
 import logging
 import os
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Sequence
 
 from PIL import Image, ImageOps
 
-from mmrag import BadQueryError, Evidence, Hit, IngestReport, Library, LibraryBusyError, Moment
+from mmrag import (
+    AnswerEvent,
+    BadQueryError,
+    Evidence,
+    Hit,
+    IngestReport,
+    Library,
+    LibraryBusyError,
+    Moment,
+    RWLock,
+    supported_extensions,
+)
 
 from . import paths
+from .publish import Publisher
 
 log = logging.getLogger(__name__)
 MAX_QUERY_PIXELS = 40_000_000
+MAX_K = 50  # evidence pieces or hits one request may ask for
+MAX_QUESTION_CHARS = 2000
+MAX_UPLOADS = 20  # files per upload request
 
 
 class UserError(BadQueryError):
     """A problem with what the user asked for; shown to them as is."""
-
-
-class RWLock:
-    """Many readers or one writer; a waiting writer keeps new readers out (no writer starvation)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writer = False
-        self._waiting = 0
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._writer and not self._waiting)
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        with self._cond:
-            self._waiting += 1
-            self._cond.wait_for(lambda: not self._writer and not self._readers)
-            self._waiting -= 1
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
 
 
 @dataclass
@@ -70,10 +50,11 @@ class Settings:
     library: Path
     generator: str | None = None  # None: mmrag's default (best installed LLM, else extractive)
     k: int = 8
-    folder_roots: list[Path] = field(default_factory=list)  # server folders the app may ingest
+    folder_roots: list[Path] = field(default_factory=list)  # server folders the app may ingest (none: off)
     max_upload_mb: float = 100.0
     concurrency: int = 4  # requests (ask, search) handled at once; more wait in Gradio's queue
     warm_up: bool = True  # load the available encoders in the background at start
+    allowed_hosts: list[str] = field(default_factory=list)  # Host/Origin names accepted beyond the bound host
 
 
 def load_query_image(path: str | None) -> Image.Image | None:
@@ -91,7 +72,17 @@ def load_query_image(path: str | None) -> Image.Image | None:
     except UserError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise UserError(f"{Path(path).name} is not a readable image ({exc})") from exc
+        raise UserError(f"{Path(path).name} is not a readable image") from exc
+
+
+def check_text(text: str, what: str) -> str:
+    if len(text) > MAX_QUESTION_CHARS:
+        raise UserError(f"the {what} is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    return text
+
+
+def clamp_k(k: float | int | None, default: int) -> int:
+    return max(1, min(int(k or default), MAX_K))
 
 
 class LibraryService:
@@ -102,6 +93,7 @@ class LibraryService:
         self.root = Path(settings.library).resolve()
         self.lib = Library(self.root)
         self.lock = RWLock()
+        self.pub = Publisher(self.root)
         self.last_model: dict[str, str] = {}
         if settings.warm_up:
             threading.Thread(target=self.warm_up, name="mmrag-warm-up", daemon=True).start()
@@ -124,19 +116,22 @@ class LibraryService:
                diversity: bool = False) -> list[Hit]:
         if not query.strip() and image is None:
             raise UserError("type a query or attach an image")
+        check_text(query, "query")
         with self.lock.read():
-            return self.lib.search(query, k=k, modality=list(modality) if modality else None,
-                                   source=source or None, diversity=diversity, image=image)
+            hits = self.lib.search(query, k=clamp_k(k, 10), modality=list(modality) if modality else None,
+                                   source=self.pub.private(source) if source else None, diversity=diversity,
+                                   image=image)
+        return [self.pub.hit(h) for h in hits]
 
     def ask_stream(self, question: str, image: Image.Image | None = None, k: int | None = None
-                   ) -> Iterator[Any]:
+                   ) -> Iterator[AnswerEvent]:
         """`Library.ask_stream` events; the read lock is held while the library computes each one."""
         if not question.strip() and image is None:
             raise UserError("type a question or attach an image")
-        options: dict[str, Any] = {"image": image, "k": k or self.settings.k}
+        options: dict = {"image": image, "k": clamp_k(k, self.settings.k)}
         if self.settings.generator:
             options["generator"] = self.settings.generator
-        events = self.lib.ask_stream(question, **options)
+        events = self.lib.ask_stream(check_text(question, "question"), **options)
         while True:  # the lock is held while the library works, never while the page consumes an event
             with self.lock.read():
                 event = next(events, None)
@@ -145,17 +140,19 @@ class LibraryService:
             if event.kind == "answer" and event.answer is not None:
                 meta = getattr(event.answer, "meta", {}) or {}
                 self.last_model = {"model": event.answer.model, "choice": str(meta.get("generator_choice", ""))}
-            yield event
+            yield self.pub.event(event)
 
     def moments(self, video: str, query: str, k: int = 5) -> list[Moment]:
         if not video or not query.strip():
             raise UserError("pick a video and type what to look for")
         with self.lock.read():
-            return self.lib.moments(video, query, k=k)
+            found = self.lib.moments(self.pub.private(video), check_text(query, "query"), k=clamp_k(k, 5))
+        return [self.pub.moment(m) for m in found]
 
     def status(self) -> dict:
         with self.lock.read():
-            return self.lib.status()
+            st = self.lib.status()
+        return {**st, "library": self.root.name, "failed": [self.pub.source_row(f) for f in st["failed"]]}
 
     def models(self) -> dict[str, dict]:
         """Each model (space encoders, speech, OCR, LLMs) with its availability."""
@@ -163,57 +160,74 @@ class LibraryService:
             return self.lib.models()
 
     def sources(self) -> list[dict]:
-        """Every source with its status, kind, record count and error."""
+        """Every source with its status, kind, record count and error (library paths as `library/...`)."""
         with self.lock.read():
-            return self.lib.sources()
+            return [self.pub.source_row(s) for s in self.lib.sources()]
 
     # -- writing --------------------------------------------------------------------------------
     def ingest(self, paths_: Sequence[str | Path], progress: bool = False) -> IngestReport:
         try:
             with self.lock.write():
-                return self.lib.ingest([str(p) for p in paths_], progress=progress)
+                return self.lib.ingest([str(p) for p in paths_], progress=progress, follow_links=False)
         except LibraryBusyError as exc:
-            raise UserError(f"{exc}; try again when it has finished") from exc
+            raise UserError("the library is being written by another process; try again when it has finished"
+                            ) from exc
 
     def add_uploads(self, uploads: Sequence[str], progress: bool = False) -> tuple[list[Path], IngestReport]:
-        """Copy uploaded temp files into <library>/uploads (safe names) and ingest them."""
-        stored = [paths.store_upload(self.root, p, Path(p).name) for p in uploads if p]
-        if not stored:
+        """Copy uploaded temp files into <library>/uploads (safe names) and ingest them; types mmrag does not
+        ingest, too many files and files over the size limit are refused before anything is stored."""
+        files = [p for p in uploads if p]
+        if not files:
             raise UserError("choose one or more files to upload first")
+        if len(files) > MAX_UPLOADS:
+            raise UserError(f"{len(files)} files at once; the limit is {MAX_UPLOADS}")
+        exts = supported_extensions()
+        for p in files:
+            ext = Path(p).suffix.lower()
+            if ext not in exts:
+                raise UserError(f"{paths.safe_name(Path(p).name)}: mmrag does not ingest {ext or 'files without an'}"
+                                f" extension; accepted: {', '.join(exts)}")
+            if os.path.getsize(p) > self.settings.max_upload_mb * 1e6:
+                raise UserError(f"{paths.safe_name(Path(p).name)} is over the {self.settings.max_upload_mb:g} MB limit")
+        stored = [paths.store_upload(self.root, p, Path(p).name) for p in files]
         return stored, self.ingest(stored, progress)
 
     def add_folder(self, folder: str, progress: bool = False) -> IngestReport:
-        """Ingest a folder on the server, if it lies under one of the allowed folder roots."""
-        path = Path(os.path.expanduser(folder.strip())) if folder and folder.strip() else None
-        if path is None:
-            raise UserError("type the path of a folder on the server")
-        if not path.is_dir():
-            raise UserError(f"{folder}: no such folder on the server")
+        """Ingest a folder on the server, if it (symlinks resolved) lies under one of the allowed folder roots.
+        A path outside them gets the same answer whether or not it exists."""
         roots = self.settings.folder_roots
+        if not roots:
+            raise UserError("adding server folders is off: start the app with --folder-root DIR to allow it")
+        if not folder or not folder.strip():
+            raise UserError("type the path of a folder on the server")
+        path = Path(os.path.expanduser(folder.strip())).resolve()
         if not any(paths.inside(path, r) for r in roots):
-            raise UserError(f"{folder} is outside the folders this app may read "
-                            f"({', '.join(map(str, roots)) or 'none'}); start it with --folder-root")
-        return self.ingest([path.resolve()], progress)
+            raise UserError(f"{folder} is not inside the folders this app may read")
+        if not path.is_dir():
+            raise UserError(f"{folder}: no such folder inside the folders this app may read")
+        return self.ingest([path], progress)
 
     def remove(self, source: str) -> int:
         """Remove one source (its records, vectors and entry); uploaded copies are deleted too."""
-        known = {s["path"] for s in self.sources()}
-        if source not in known:
+        real = self.pub.private(source or "")
+        with self.lock.read():
+            known = {s["path"] for s in self.lib.sources()}
+        if real not in known:
             raise UserError(f"{source} is not in the library")
         try:
             with self.lock.write():
-                n = sum(self.lib.remove(source).values())
+                n = sum(self.lib.remove(real).values())
         except LibraryBusyError as exc:
-            raise UserError(f"{exc}; try again when it has finished") from exc
-        if paths.inside(source, self.root / paths.UPLOADS) and Path(source).is_file():
-            Path(source).unlink()
-        paths.drop_media_copy(self.root, source)
+            raise UserError("the library is being written by another process; try again later") from exc
+        if paths.inside(real, self.root / paths.UPLOADS) and Path(real).is_file():
+            Path(real).unlink()
+        paths.drop_media_copy(self.root, real)
         return n
 
     # -- media ------------------------------------------------------------------------------------
     def media_path(self, source_or_rel: str) -> str | None:
-        """A path the web server may send for a library file (thumbnail) or a picture/video source."""
-        p = Path(source_or_rel)
+        """A path the web server may send: a thumbnail, or a servable copy of a picture or video source."""
+        p = Path(self.pub.private(source_or_rel))
         p = p if p.is_absolute() else self.root / p
         if paths.servable(self.root, p) and p.is_file():
             return str(p.resolve())

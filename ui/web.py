@@ -4,19 +4,22 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import uuid
+from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import quote
 
 import gradio as gr
 
-from mmrag import LibraryBusyError
+from mmrag import LibraryBusyError, MmragError
 
+from .guard import MEDIA_PREFIX
 from .service import LibraryService, UserError
 
 log = logging.getLogger(__name__)
 UrlFor = Callable[[str], "str | None"]
 Handler = Callable[..., Any]  # a Gradio event handler
-FILE_ROUTE = "gradio_api/file="  # relative, so it also works under a root path
+FILE_ROUTE = MEDIA_PREFIX  # relative, so it also works under a root path; rewritten by ui.guard
 WRITE_LIMITS = {"concurrency_id": "write", "concurrency_limit": 1}  # one ingest/remove at a time
 
 
@@ -38,11 +41,28 @@ def query_parts(message: dict | str | None) -> tuple[str, str | None]:
     return str(message.get("text") or ""), first
 
 
+_HIDDEN: set[str] = set()  # library folders whose absolute path never reaches a client
+
+
+def hide_path(root: str) -> None:
+    """Replace `root` by `library` in every message sent to clients."""
+    _HIDDEN.add(str(root))
+
+
+def client_message(text: str) -> str:
+    for root in sorted(_HIDDEN, key=len, reverse=True):
+        text = text.replace(root, "library")
+    return text
+
+
 def _as_gr_error(exc: Exception) -> gr.Error:
-    if isinstance(exc, (UserError, LibraryBusyError)):
-        return gr.Error(str(exc))
-    log.exception("request failed")
-    return gr.Error(f"{type(exc).__name__}: {exc}")
+    """Expected problems (mmrag's own errors) as their message, the library's path hidden; anything else
+    as a reference to the server's log, never its text."""
+    if isinstance(exc, (UserError, LibraryBusyError, MmragError)):
+        return gr.Error(client_message(str(exc)))
+    ref = uuid.uuid4().hex[:8]
+    log.exception("request failed (ref %s)", ref)
+    return gr.Error(f"internal error (ref {ref}); the server's log has the details")
 
 
 def errors(fn: Callable) -> Callable:
@@ -70,8 +90,11 @@ def errors(fn: Callable) -> Callable:
 
 
 def url_maker(service: LibraryService) -> UrlFor:
+    hide_path(str(service.root))
     """`url_for(source or library-relative path)` -> a URL the page can load, or None."""
     def url_for(path: str) -> str | None:
         served = service.media_path(path)
-        return FILE_ROUTE + quote(served) if served else None
+        if not served:
+            return None
+        return FILE_ROUTE + quote(Path(served).relative_to(service.root).as_posix())
     return url_for

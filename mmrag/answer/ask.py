@@ -144,8 +144,9 @@ def respond(lib: Collection, st: State, o: Options) -> Iterator[AnswerEvent]:
     st.timings["pack_s"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     filt, raw = CitationFilter(b.n for b in blocks), []
-    encode = _encode_fn(lib) if gen.kind == "extractive" else None
-    for piece in stream_reply(gen, q, prompt, blocks, o.max_tokens, o.temperature, encode):
+    encode = _encode_fn(lib)
+    for piece in stream_reply(gen, q, prompt, blocks, o.max_tokens, o.temperature,
+                              encode if gen.kind == "extractive" else None):
         st.timings.setdefault("first_token_s", time.perf_counter() - t1)
         raw.append(piece)
         if out := filt.feed(piece):
@@ -153,7 +154,7 @@ def respond(lib: Collection, st: State, o: Options) -> Iterator[AnswerEvent]:
     if out := filt.flush():
         yield AnswerEvent(EventKind.TOKEN, text=out)
     st.timings["generate_s"] = time.perf_counter() - t1
-    done = finish("".join(raw), st.evidence, blocks, enforce=o.enforce_citations, strict=o.strict)
+    done = finish("".join(raw), st.evidence, blocks, enforce=o.enforce_citations, strict=o.strict, encode=encode)
     st.timings["total_s"] = time.perf_counter() - st.t0
     yield AnswerEvent(EventKind.ANSWER, answer=Answer(done.text, citations=done.citations, hits=st.hits, model=gen.name,
                                               timings=st.timings, evidence=list(st.evidence),

@@ -22,6 +22,7 @@ from ..errors import IngestError
 from ..images import open_image
 from ..kinds import Modality
 from ..records import Evidence, Hit
+from .injection import neutralise
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -84,7 +85,7 @@ def number_evidence(hits: Sequence[Hit], start: int = 1) -> list[Evidence]:
 
 
 def _name(source: str) -> str:
-    return Path(source).name or source
+    return neutralise(Path(source).name or source)
 
 
 def _span(loc: dict[str, Any]) -> str:
@@ -192,12 +193,17 @@ def _text_block(ev: Evidence) -> Block:
 
 
 def render_block(ev: Evidence, lib: "Collection | None" = None, vision: bool = False) -> Block:
-    """The block for one piece of evidence, by modality."""
+    """The block for one piece of evidence, by modality; document text in it is neutralised (see
+    `mmrag.answer.injection`): it cannot forge a citation or another block."""
     modality = ev.hit.record.modality
     if modality == Modality.IMAGE:
-        return _image_block(ev, lib, vision)
-    if modality == Modality.VIDEO:
-        return _video_block(ev, lib, vision)
-    if modality == Modality.TABLE:
-        return _table_block(ev)
-    return _text_block(ev)
+        block = _image_block(ev, lib, vision)
+    elif modality == Modality.VIDEO:
+        block = _video_block(ev, lib, vision)
+    elif modality == Modality.TABLE:
+        block = _table_block(ev)
+    else:
+        block = _text_block(ev)
+    block.body = neutralise(block.body)
+    block.answer = neutralise(block.answer) if block.answer else block.answer
+    return block

@@ -15,7 +15,8 @@ from ..core import Collection
 from ..errors import ConfigError
 from ..generate.extractive import NOT_FOUND, Passage
 from ..records import Evidence
-from .citations import attribute, clean_citations, is_refusal
+from .attribution import Encode, check_citations
+from .citations import clean_citations, is_refusal
 from .evidence import Block, render_block
 from .packing import Packed, messages_tokens, pack, shrink_last
 from .prompts import Message, answer_messages, flatten
@@ -92,8 +93,10 @@ def default_prompt(question: str, example: bool = True, question_image: bool = F
 
 
 def finish(raw: str, evidence: Sequence[Evidence], blocks: Sequence[Block], enforce: bool = True,
-           strict: bool = False) -> Finished:
-    """Final text and citations: invalid markers dropped, uncited sentences attributed (citation pass)."""
+           strict: bool = False, encode: Encode | None = None) -> Finished:
+    """Final text and citations: invalid markers dropped; with `enforce`, every citation checked against its
+    evidence and moved to the block that supports its sentence, uncited sentences given one (see
+    `mmrag.answer.attribution`; `encode` is the text encoder for sentence similarity)."""
     shown = {b.n: b for b in blocks}
     text, cited, invalid = clean_citations(raw.strip(), shown)
     meta: dict[str, Any] = {"raw": raw, "invalid_citations": invalid, "model_citations": list(cited)}
@@ -101,9 +104,10 @@ def finish(raw: str, evidence: Sequence[Evidence], blocks: Sequence[Block], enfo
         text = NOT_FOUND
     refusal = is_refusal(text)
     if enforce and not refusal:
-        text, added = attribute(text, {n: f"{b.header} {b.body} {b.answer or ''}" for n, b in shown.items()})
-        meta["added_citations"] = added
-        text, cited, _ = clean_citations(text, shown)
+        checked = check_citations(text, {n: f"{b.body} {b.answer or ''}" for n, b in shown.items()}, encode)
+        meta.update(added_citations=checked.added, moved_citations=checked.moved,
+                    unsupported_sentences=checked.unsupported)
+        text, cited, _ = clean_citations(checked.text, shown)
     if not refusal and not cited:
         meta["unsupported"] = True
         if strict:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 __all__ = ["Document", "IngestError", "READERS", "ReadContext", "Reader", "SIZE_LIMITS", "STREAMED", "Section",
-           "reader_for", "register_reader"]
+           "reader_for", "register_reader", "supported_extensions"]
 
 
 @dataclass
@@ -69,6 +69,11 @@ def register_reader(exts: tuple[str, ...], kind: str, streamed: bool = False,
         SIZE_LIMITS[kind] = max_mb_field
         return fn
     return deco
+
+
+def supported_extensions() -> list[str]:
+    """File extensions some registered reader ingests (lower case, with the dot), sorted."""
+    return sorted(READERS)
 
 
 def reader_for(path: Path) -> tuple[str, Reader] | None:

@@ -13,7 +13,7 @@ from encoders import l2_normalise
 
 from ..core import IMAGE_WEIGHT, Collection, HasCollection, SearchRequest, as_collection, hooks
 from ..core.text import STOPWORDS, fts_query
-from ..errors import ConfigError
+from ..errors import BadQueryError, ConfigError
 from ..kinds import Fusion
 from ..records import Hit
 from .fusion import RRF_K, convex, mmr, rrf
@@ -26,6 +26,16 @@ _WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
 RETRIEVERS = ("dense", "bm25")
 FUSIONS = tuple(f.value for f in Fusion)
 PRF_DOCS, PRF_TERMS, PRF_BETA, PRF_WEIGHT = 3, 10, 0.5, 0.5
+MAX_K = 1000  # hits one search returns at most (a larger k is clamped)
+MAX_CANDIDATES = 5000  # candidates per retriever at most
+MAX_QUERY_CHARS = 10_000
+
+
+def check_query(k: int, query: str) -> tuple[int, str]:
+    """k clamped to 1..MAX_K; a query longer than MAX_QUERY_CHARS is refused (BadQueryError)."""
+    if len(query) > MAX_QUERY_CHARS:
+        raise BadQueryError(f"the query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}")
+    return max(1, min(int(k), MAX_K)), query
 
 
 def _as_list(modality: str | Sequence[str] | None) -> list[str] | None:
@@ -66,7 +76,8 @@ def search(lib: Collection | HasCollection, query: str = "", k: int = 10, modali
     if unknown := set(retrievers) - set(RETRIEVERS):
         raise ConfigError(f"unknown retrievers {sorted(unknown)}; valid: {list(RETRIEVERS)}")
     lib = as_collection(lib)
-    n, mods = candidates or max(50, 5 * k), _as_list(modality)
+    k, query = check_query(k, query)
+    n, mods = min(candidates or max(50, 5 * k), MAX_CANDIDATES), _as_list(modality)
     allowed = lib.store.filter_ids(mods, source) if (mods or source) else None
     if allowed is not None and len(allowed) == 0:
         return []

@@ -194,7 +194,7 @@ class TableDB:
         `_raw` or typed copy without its metadata row, or a metadata row without its tables); with
         `dry_run`, only say which (read-only)."""
         if dry_run:
-            return self._unkept(lambda sql: self.reader.execute(sql).rows, keep)
+            return self._unkept(lambda sql: self.reader.execute(sql, catalog=True).rows, keep)
         with self._writer() as con:
             gone = self._unkept(lambda sql: con.execute(sql).fetchall(), keep)
             for tid in gone:
@@ -203,7 +203,7 @@ class TableDB:
 
     def whole_tables(self) -> set[str]:
         """Ids of the tables stored whole: metadata row, typed and raw copies."""
-        return self._parts(lambda sql: self.reader.execute(sql).rows)[2]
+        return self._parts(lambda sql: self.reader.execute(sql, catalog=True).rows)[2]
 
     @staticmethod
     def _parts(run: Any) -> tuple[set[str], set[str], set[str]]:

@@ -1,8 +1,11 @@
 """Run model-written SQL safely: one read-only SELECT, no file or network access, a timeout, a row limit.
 
 The database file is opened read-only with `enable_external_access=false` (no read_csv, COPY,
-ATTACH, INSTALL/LOAD), Python replacement scans off, and `lock_configuration=true` (no SET).
-Only a single statement whose DuckDB statement type is SELECT (which covers WITH) is run.
+ATTACH, INSTALL/LOAD), Python replacement scans off, and `lock_configuration=true` (no SET); no spilling
+to disk (`temp_directory` empty: a query over `memory_limit` fails instead of filling the disk), one
+thread. Only a single statement whose DuckDB statement type is SELECT (which covers WITH) is run, and
+it may not name the catalog and settings functions (`duckdb_databases()`, `pragma_database_list`,
+`current_setting`, ...) that would tell a client where the library lives.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ SAFE_CONFIG = {
     "autoinstall_known_extensions": "false",
     "python_enable_replacements": "false",
     "lock_configuration": "true",
+    "temp_directory": "",  # no spilling: a query that needs more than memory_limit fails
     # DuckDB 2.0's late materialization fails ("INTERNAL Error: Attempted to access index -1") on a
     # filter over rowid followed by ORDER BY ... LIMIT, i.e. `WHERE row_id > 3 ORDER BY x LIMIT 1` on t.
     "disabled_optimizers": "late_materialization",
@@ -44,8 +48,27 @@ class QueryResult:
     seconds: float
 
 
-def check_sql(sql: str) -> str:
-    """`sql` if it is exactly one SELECT/WITH statement (parsed by DuckDB), else SQLRefused/SQLError."""
+CATALOG_PREFIXES = ("duckdb_", "pragma_", "sqlite_")
+CATALOG_NAMES = frozenset({"current_setting", "getenv", "information_schema", "pg_catalog", "current_database",
+                           "current_catalog", "which_secret", "read_text", "read_blob"})
+
+
+def catalog_names(text: str) -> list[str]:
+    """Unquoted names in `text` that reach the catalog, settings or files (see CATALOG_*); a quoted name is a
+    column of the table, whatever it is called."""
+    tokens = duckdb.tokenize(text)
+    out = []
+    for (start, kind), nxt in zip(tokens, [*tokens[1:], (len(text), None)]):
+        if kind in (duckdb.token_type.identifier, duckdb.token_type.keyword):
+            word = text[start:nxt[0]].strip().lower()
+            if word.startswith(CATALOG_PREFIXES) or word in CATALOG_NAMES:
+                out.append(word)
+    return out
+
+
+def check_sql(sql: str, catalog: bool = False) -> str:
+    """`sql` if it is exactly one SELECT/WITH statement (parsed by DuckDB) naming no catalog function (unless
+    `catalog`, for mmrag's own queries), else SQLRefused/SQLError."""
     text = sql.strip().rstrip(";").strip()
     if not text:
         raise SQLRefused("empty query: write one SELECT statement")
@@ -58,6 +81,8 @@ def check_sql(sql: str) -> str:
     kind = statements[0].type
     if kind != duckdb.StatementType.SELECT:
         raise SQLRefused(f"refused: {kind.name} statements are not allowed; only SELECT (or WITH ... SELECT) queries")
+    if not catalog and (names := catalog_names(text)):
+        raise SQLRefused(f"refused: {', '.join(sorted(set(names)))} is not allowed; query the table t only")
     return text
 
 
@@ -88,9 +113,9 @@ class SafeSQL:
         self._lock = threading.Lock()
 
     def execute(self, sql: str, timeout: float | None = None, max_rows: int | None = None,
-                params: list[Any] | None = None) -> QueryResult:
+                params: list[Any] | None = None, catalog: bool = False) -> QueryResult:
         """Run one checked SELECT; SQLRefused, SQLTimeout or SQLError on failure."""
-        text = check_sql(sql)
+        text = check_sql(sql, catalog)
         timeout = self.timeout if timeout is None else timeout
         limit = self.max_rows if max_rows is None else max_rows
         with self._lock:

@@ -83,14 +83,16 @@ def test_upload_ingest_search_remove(client, app, tmp_path):
     doc.write_text("# Kites\n\nThe zephyrkite flies best in a steady wind of twenty kilometres per hour.\n")
     result, counts, _, sources, _ = client.predict([handle_file(str(doc))], api_name="/ingest_uploads")
     stored = app.service.root / "uploads" / "kites.md"
+    public = "library/uploads/kites.md"  # clients never see the library's absolute path
     assert "1 ok" in result and stored.is_file()
-    assert str(stored) in [row[0] for row in sources["data"]]
+    assert public in [row[0] for row in sources["data"]]
+    assert str(app.service.root) not in json.dumps(sources)
     _, _, hits = client.predict({"text": "zephyrkite", "files": []}, [], 3, "", False, api_name="/search")
-    assert hits[0]["source"] == str(stored)
-    result, *_ = client.predict(str(stored), api_name="/remove_source")
+    assert hits[0]["source"] == public
+    result, *_ = client.predict(public, api_name="/remove_source")
     assert "Removed" in result and not stored.exists()
     _, _, hits = client.predict({"text": "zephyrkite", "files": []}, [], 3, "", False, api_name="/search")
-    assert all(h["source"] != str(stored) for h in hits)
+    assert all(h["source"] != public for h in hits)
 
 
 def test_dangerous_upload_name_lands_inside_the_library(app):
@@ -127,7 +129,7 @@ def test_api_cannot_ingest_arbitrary_server_paths(app, client, folder_root):
     passwd = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}
     event, payload = call_raw(app.url, "ingest_uploads", [[passwd]])
     assert event == "error"
-    with pytest.raises(AppError, match="outside the folders"):
+    with pytest.raises(AppError, match="not inside the folders"):
         client.predict("/etc", api_name="/ingest_folder")
     assert {s["path"] for s in app.service.sources()} == before
     result, *_ = client.predict(str(folder_root / "docs"), api_name="/ingest_folder")
@@ -167,5 +169,5 @@ def test_failed_upload_is_listed_with_its_reason(client, tmp_path):
     empty.write_text("")
     result, _, _, sources, _ = client.predict([handle_file(str(empty))], api_name="/ingest_uploads")
     assert "1 failed" in result and "empty-notes.txt" in result
-    row = next(r for r in sources["data"] if r[0].endswith("empty-notes.txt"))
+    row = next(r for r in sources["data"] if r[0] == "library/uploads/empty-notes.txt")
     assert row[1] == "failed" and "empty" in row[4]

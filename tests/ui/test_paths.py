@@ -40,10 +40,14 @@ def test_servable_is_library_media_only(tmp_path):
     lib = tmp_path / "lib"
     (lib / "thumbs").mkdir(parents=True)
     (lib / "indexes" / "text").mkdir(parents=True)
-    for rel in ("thumbs/a.jpg", "store.sqlite", "library.json", "indexes/text/index.faiss", "tables.duckdb"):
+    (lib / "uploads").mkdir()
+    (lib / "media").mkdir()
+    for rel in ("thumbs/a.jpg", "media/v.mp4", "store.sqlite", "library.json", "indexes/text/index.faiss",
+                "tables.duckdb", "uploads/x.html", "uploads/x.jpg", "notes.txt"):
         (lib / rel).write_bytes(b"x")
-    assert paths.servable(lib, lib / "thumbs" / "a.jpg")
-    for rel in ("store.sqlite", "library.json", "indexes/text/index.faiss", "tables.duckdb"):
+    assert paths.servable(lib, lib / "thumbs" / "a.jpg") and paths.servable(lib, lib / "media" / "v.mp4")
+    for rel in ("store.sqlite", "library.json", "indexes/text/index.faiss", "tables.duckdb", "uploads/x.html",
+                "uploads/x.jpg", "notes.txt", "thumbs", "media"):
         assert not paths.servable(lib, lib / rel), rel
     assert not paths.servable(lib, tmp_path / "outside.txt")
     assert not paths.servable(lib, lib / "thumbs" / ".." / ".." / "outside.txt")
@@ -62,7 +66,8 @@ def test_media_copy_puts_outside_sources_inside_the_library(tmp_path):
     inside = lib / "uploads" / "v.mp4"
     inside.parent.mkdir()
     inside.write_bytes(b"v")
-    assert paths.media_copy(lib, inside) == inside.resolve()  # already servable: no copy
+    in_media = paths.media_copy(lib, inside)  # uploads are not servable: a media copy (hard link) is made
+    assert in_media.parent == (lib / "media").resolve() and in_media.read_bytes() == b"v"
     assert paths.media_copy(lib, tmp_path / "gone.mp4") is None
     secret = tmp_path / "notes.txt"
     secret.write_text("not media")
