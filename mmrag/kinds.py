@@ -26,6 +26,7 @@ class SourceStatus(StrEnum):
 
 
 class Fusion(StrEnum):
+    ADAPTIVE = "adaptive"  # every candidate scored by every retriever on absolute scales (the default)
     RRF = "rrf"
     CONVEX = "convex"
 

@@ -17,6 +17,8 @@ import numpy as np
 
 from ..records import Record
 from .store_checks import damaged, header_problem
+from .store_fts import FtsMixin
+from .store_fts import where_clause as _where
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -34,22 +36,7 @@ CREATE TABLE IF NOT EXISTS vectors(space TEXT NOT NULL, id INTEGER NOT NULL, vec
   PRIMARY KEY(space, id)) WITHOUT ROWID;
 """
 
-def _where(modality: Sequence[str] | None, source_glob: str | None) -> tuple[str, list]:
-    """SQL conditions on records `r`; "video" also selects the transcript lines of videos (text records)."""
-    clauses, args = [], []
-    if modality:
-        clause = f"r.modality IN ({','.join('?' * len(modality))})"
-        if "video" in modality and "text" not in modality:
-            clause = f"({clause} OR (r.modality = 'text' AND json_extract(r.meta, '$.view_of') = 'video'))"
-        clauses.append(clause)
-        args += list(modality)
-    if source_glob:
-        clauses.append("r.source GLOB ?")
-        args.append(source_glob)
-    return (" AND " + " AND ".join(clauses)) if clauses else "", args
-
-
-class Store:
+class Store(FtsMixin):
     """The library's metadata store (one SQLite file, WAL mode)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -261,27 +248,10 @@ class Store:
         rows = self.db.execute(f"SELECT r.id FROM records r WHERE 1=1{where}", args).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
-    def bm25(self, query: str, k: int, modality: Sequence[str] | None = None,
-             source_glob: str | None = None) -> list[tuple[int, float]]:
-        """Top-k (id, score) by FTS5 BM25 (higher is better)."""
-        if not query:
-            return []
-        where, args = _where(modality, source_glob)
-        join = " JOIN records r ON r.id = fts.rowid" if where else ""
-        sql = f"SELECT fts.rowid, -bm25(fts) FROM fts{join} WHERE fts MATCH ?{where} ORDER BY bm25(fts) LIMIT ?"
-        return [(int(i), float(s)) for i, s in self.db.execute(sql, [query, *args, k])]
-
     def count_records(self, modality: Sequence[str]) -> int:
         marks = ",".join("?" * len(modality))
         return int(self.db.execute(f"SELECT COUNT(*) FROM records WHERE modality IN ({marks})",
                                    list(modality)).fetchone()[0])
-
-    def fts_count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM fts").fetchone()[0])
-
-    def doc_freq(self, term: str) -> int:
-        """Number of FTS rows matching one term."""
-        return int(self.db.execute("SELECT COUNT(*) FROM fts WHERE fts MATCH ?", (f'"{term}"',)).fetchone()[0])
 
     def counts(self) -> dict:
         mods = dict(self.db.execute("SELECT modality, COUNT(*) FROM records GROUP BY modality").fetchall())

@@ -1,4 +1,5 @@
-"""Hybrid search: dense per embedding space + FTS5 BM25, fused by RRF, with filters, MMR and PRF."""
+"""Hybrid search: dense per embedding space + FTS5 BM25, fused adaptively (or by RRF / convex), with filters,
+MMR and PRF."""
 from __future__ import annotations
 
 import logging
@@ -16,14 +17,16 @@ from ..core.text import STOPWORDS, fts_query
 from ..errors import BadQueryError, ConfigError
 from ..kinds import Fusion
 from ..records import Hit
+from .adaptive import Weights, fuse_adaptive, group_best
 from .fusion import RRF_K, convex, mmr, rrf
+from .lexical import LexicalQuery, lexical_query
+from .options import RETRIEVERS
 
 if TYPE_CHECKING:
     from PIL import Image
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
-RETRIEVERS = ("dense", "bm25")
 FUSIONS = tuple(f.value for f in Fusion)
 PRF_DOCS, PRF_TERMS, PRF_BETA, PRF_WEIGHT = 3, 10, 0.5, 0.5
 MAX_K = 1000  # hits one search returns at most (a larger k is clamped)
@@ -54,7 +57,7 @@ def _dense(lib: Collection, space: str, qvec: np.ndarray, n: int, allowed: np.nd
 
 def fuse(scored: dict[str, Scored], fusion: Fusion | str = Fusion.RRF, weights: dict[str, float] | None = None,
          rrf_k: int = RRF_K) -> list[tuple]:
-    """Fuse per-retriever (id, score) lists: "rrf" (ranks only) or "convex" (normalised scores)."""
+    """Fuse per-retriever (id, score) lists by rank: "rrf" (ranks only) or "convex" (normalised scores)."""
     if fusion == Fusion.RRF:
         return rrf({name: [d for d, _ in items] for name, items in scored.items()}, k=rrf_k, weights=weights)
     if fusion == Fusion.CONVEX:
@@ -62,19 +65,29 @@ def fuse(scored: dict[str, Scored], fusion: Fusion | str = Fusion.RRF, weights: 
     raise ConfigError(f"unknown fusion {fusion!r}; valid: {list(FUSIONS)}")
 
 
+def adaptive_weights(weights: dict[str, float] | None) -> Weights:
+    fields = set(Weights.__dataclass_fields__)
+    if weights and (bad := set(weights) - fields):
+        raise ConfigError(f"adaptive fusion takes weights {sorted(fields)}, not {sorted(bad)}")
+    return Weights(**(weights or {}))
+
+
 def search(lib: Collection | HasCollection, query: str = "", k: int = 10, modality: str | Sequence[str] | None = None,
            source: str | None = None, diversity: bool = False, mmr_lambda: float = 0.7,
            expand: bool = False, retrievers: Sequence[str] = RETRIEVERS, candidates: int | None = None,
-           fusion: Fusion | str = Fusion.RRF, weights: dict[str, float] | None = None, rrf_k: int = RRF_K,
+           fusion: Fusion | str = Fusion.ADAPTIVE, weights: dict[str, float] | None = None, rrf_k: int = RRF_K,
            group_by_source: bool = False, image: "Image.Image | None" = None,
            image_weight: float = IMAGE_WEIGHT) -> list[Hit]:
     """Top-k hits for `query`. `source` is a glob over source paths; `diversity` turns on MMR;
-    `group_by_source` fuses per source (document-level ranking) and returns each source's best record.
-    Hit processors registered in `mmrag.core.hooks` may rewrite the hits (video hits become moments).
+    `group_by_source` ranks sources (each source's best record). The default fusion is adaptive
+    (`mmrag.retrieval.adaptive`); "rrf" and "convex" fuse the retrievers' lists by rank or by normalised
+    score. Hit processors registered in `mmrag.core.hooks` may rewrite the hits (video hits become moments).
     With `image`, spaces that embed pixels are searched with the image embedding, or with the composed
     query normalise(image_weight * e_image + (1 - image_weight) * e_text) when there is text too."""
     if unknown := set(retrievers) - set(RETRIEVERS):
         raise ConfigError(f"unknown retrievers {sorted(unknown)}; valid: {list(RETRIEVERS)}")
+    if fusion not in FUSIONS:
+        raise ConfigError(f"unknown fusion {fusion!r}; valid: {list(FUSIONS)}")
     lib = as_collection(lib)
     k, query = check_query(k, query)
     n, mods = min(candidates or max(50, 5 * k), MAX_CANDIDATES), _as_list(modality)
@@ -84,14 +97,16 @@ def search(lib: Collection | HasCollection, query: str = "", k: int = 10, modali
     if image is not None and not query and not lib.image_spaces():
         query = _ocr_query(image)  # no pixel space available: fall back to the words in the image
     qvecs = lib.query_vectors(query, image, image_weight) if "dense" in retrievers else {}
+    lexq = lexical_query(lib, query) if "bm25" in retrievers and query.strip() else None
     scored = {f"dense:{s}": _dense(lib, s, q, n, allowed) for s, q in qvecs.items()}
-    if "bm25" in retrievers and query.strip():
-        scored["bm25"] = lib.store.bm25(fts_query(query), n, mods, source)
-    fused = fuse(scored, fusion, weights, rrf_k)
+    if lexq is not None:
+        scored["bm25"] = lib.store.bm25(lexq.fts(), n, mods, source)
+    fused = _fused(lib, scored, qvecs, lexq, fusion, weights, rrf_k)
     if expand and fused:
         scored.update(_feedback(lib, query, [d for d, _, _ in fused[:PRF_DOCS]], qvecs, n, mods, source,
-                                allowed, "bm25" in retrievers))
-        fused = fuse(scored, fusion, {"bm25:prf": PRF_WEIGHT, **(weights or {})}, rrf_k)
+                                allowed, lexq is not None))
+        fused = _fused(lib, scored, qvecs, lexq, fusion, {"bm25:prf": PRF_WEIGHT, **(weights or {})}
+                       if fusion != Fusion.ADAPTIVE else weights, rrf_k)
     if group_by_source:
         fused = _group_by_source(lib, scored, fused, fusion, weights, rrf_k)
     if diversity:
@@ -99,6 +114,13 @@ def search(lib: Collection | HasCollection, query: str = "", k: int = 10, modali
     records = lib.store.get_records(d for d, _, _ in fused[:k])
     hits = [Hit(records[d], sc, r) for d, sc, r in fused[:k] if d in records]
     return hooks.process_hits(lib, SearchRequest(query, k, image, qvecs, mods), fused, hits)
+
+
+def _fused(lib: Collection, scored: dict[str, Scored], qvecs: dict[str, np.ndarray], lexq: LexicalQuery | None,
+           fusion: Fusion | str, weights: dict[str, float] | None, rrf_k: int) -> list:
+    if fusion == Fusion.ADAPTIVE:
+        return fuse_adaptive(lib, scored, qvecs, lexq, adaptive_weights(weights))
+    return fuse(scored, fusion, weights, rrf_k)
 
 
 def _ocr_query(image: "Image.Image") -> str:
@@ -110,9 +132,12 @@ def _ocr_query(image: "Image.Image") -> str:
 
 def _group_by_source(lib: Collection, scored: dict[str, Scored], fused: list, fusion: str,
                      weights: dict[str, float] | None, rrf_k: int) -> list:
-    """Fuse per source: each retriever's list collapsed to its sources (best score, first-seen order)."""
-    ids = {d for items in scored.values() for d, _ in items}
+    """Fuse per source: each retriever's list collapsed to its sources (best score, first-seen order);
+    adaptive fusion already scores records on one scale: each source at its best record."""
+    ids = {d for items in scored.values() for d, _ in items} | {d for d, _, _ in fused}
     sources = {i: r.source for i, r in lib.store.get_records(ids).items()}
+    if fusion == Fusion.ADAPTIVE:
+        return group_best(fused, sources)
     best: dict[str, int] = {}
     for d, _, _ in fused:
         best.setdefault(sources[d], d)

@@ -1,0 +1,60 @@
+"""The store's lexical side: FTS5 BM25 queries, scores of given records, document frequencies."""
+from __future__ import annotations
+
+import sqlite3
+from typing import Iterator, Sequence
+
+
+def where_clause(modality: Sequence[str] | None, source_glob: str | None) -> tuple[str, list]:
+    """SQL conditions on records `r`; "video" also selects the transcript lines of videos (text records)."""
+    clauses, args = [], []
+    if modality:
+        clause = f"r.modality IN ({','.join('?' * len(modality))})"
+        if "video" in modality and "text" not in modality:
+            clause = f"({clause} OR (r.modality = 'text' AND json_extract(r.meta, '$.view_of') = 'video'))"
+        clauses.append(clause)
+        args += list(modality)
+    if source_glob:
+        clauses.append("r.source GLOB ?")
+        args.append(source_glob)
+    return (" AND " + " AND ".join(clauses)) if clauses else "", args
+
+
+def _chunks(seq: list, n: int) -> Iterator[list]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+class FtsMixin:
+    """FTS5 queries of the `Store` (BM25 as FTS5 computes it: k1 = 1.2, b = 0.75)."""
+
+    db: sqlite3.Connection
+
+    def bm25(self, query: str, k: int, modality: Sequence[str] | None = None,
+             source_glob: str | None = None) -> list[tuple[int, float]]:
+        """Top-k (id, score) by FTS5 BM25 (higher is better)."""
+        if not query:
+            return []
+        where, args = where_clause(modality, source_glob)
+        join = " JOIN records r ON r.id = fts.rowid" if where else ""
+        sql = f"SELECT fts.rowid, -bm25(fts) FROM fts{join} WHERE fts MATCH ?{where} ORDER BY bm25(fts) LIMIT ?"
+        return [(int(i), float(s)) for i, s in self.db.execute(sql, [query, *args, k])]
+
+    def bm25_of(self, query: str, ids: Sequence[int]) -> dict[int, float]:
+        """BM25 scores (higher is better) of the given records for an FTS5 query; unmatched ids are left out.
+        The scores are the same as in `bm25` (they depend on the corpus, not on the ids asked for)."""
+        out: dict[int, float] = {}
+        if not query:
+            return out
+        for chunk in _chunks([int(i) for i in ids], 500):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT rowid, -bm25(fts) FROM fts WHERE fts MATCH ? AND rowid IN ({marks})"
+            out.update({int(i): float(x) for i, x in self.db.execute(sql, [query, *chunk])})
+        return out
+
+    def fts_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM fts").fetchone()[0])
+
+    def doc_freq(self, term: str) -> int:
+        """Number of FTS rows matching one term."""
+        return int(self.db.execute("SELECT COUNT(*) FROM fts WHERE fts MATCH ?", (f'"{term}"',)).fetchone()[0])

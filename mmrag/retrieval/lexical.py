@@ -1,0 +1,88 @@
+"""BM25 over FTS5, with scores a fusion can compare across queries.
+
+FTS5 ranks with BM25 (k1 = 1.2, b = 0.75): sum over matched terms of idf(t) x a tf/length factor, where
+idf(t) = log((N - n_t + 0.5) / (n_t + 0.5)) and the factor is 1 for a term found once in a document of
+average length. Dividing a document's score by the query's **idf mass** (the sum of idf over its terms,
+including those no document holds) gives the share of the query's lexical evidence the document matches: about 1 when it holds every term,
+small when it matches only a common word. Document frequencies are counted once per store generation.
+
+Very common terms (in more than `COMMON_SHARE` of the rows, when the query has other terms) are left out
+of the FTS5 query: FTS5 scores every row that matches any term of an OR query, so one such term makes a
+query scan most of the index, while its idf adds almost nothing to any ranking.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from ..core import Collection
+from ..core.text import STOPWORDS, tokens
+
+COMMON_SHARE = 0.2
+_CACHE_TERMS = 20_000
+
+
+@dataclass
+class LexicalQuery:
+    """A query's terms as FTS5 will score them."""
+
+    terms: list[str]
+    idf: dict[str, float] = field(default_factory=dict)
+    df: dict[str, int] = field(default_factory=dict)  # documents holding each term
+    n: int = 0  # documents in the index
+    dropped: list[str] = field(default_factory=list)  # too common to be worth scanning for
+
+    @property
+    def mass(self) -> float:
+        return sum(self.idf.values()) or 1.0
+
+    def fts(self) -> str:
+        kept = [t for t in self.terms if t not in self.dropped]
+        return " OR ".join(f'"{t}"' for t in kept)
+
+
+class DocFreqs:
+    """Document frequencies per term, cached for one store generation."""
+
+    def __init__(self) -> None:
+        self._gen = -1
+        self._n = 0
+        self._df: dict[str, int] = {}
+
+    def stats(self, lib: Collection, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        gen = lib.store.generation
+        if gen != self._gen or len(self._df) > _CACHE_TERMS:
+            self._gen, self._n, self._df = gen, lib.store.fts_count(), {}
+        for t in terms:
+            if t not in self._df:
+                self._df[t] = lib.store.doc_freq(t)
+        return self._n, {t: self._df[t] for t in terms}
+
+
+_FREQS: dict[str, DocFreqs] = {}
+
+
+def lexical_query(lib: Collection, text: str, extra_terms: Sequence[str] = ()) -> LexicalQuery:
+    """The query's FTS5 terms (stopwords out, unless nothing else is left) with their idf."""
+    words = tokens(text)
+    terms = [t for t in dict.fromkeys(words) if t not in STOPWORDS] or list(dict.fromkeys(words))
+    terms += [t for t in extra_terms if t not in terms]
+    q = LexicalQuery(terms)
+    if not terms:
+        return q
+    freqs = _FREQS.setdefault(str(lib.root), DocFreqs())
+    n, df = freqs.stats(lib, terms)
+    q.df = df
+    q.n = n
+    q.idf = {t: max(math.log((n - df[t] + 0.5) / (df[t] + 0.5)), 1e-6) for t in terms}  # unmatched terms too
+    common = [t for t in terms if df[t] > COMMON_SHARE * n]
+    if len(common) < len([t for t in terms if df[t]]):
+        q.dropped = common
+    return q
+
+
+def normalised(scores: Sequence[tuple[int, float]] | dict[int, float], q: LexicalQuery) -> dict[int, float]:
+    """BM25 scores divided by the query's idf mass (see the module docstring)."""
+    items = scores.items() if isinstance(scores, dict) else scores
+    return {d: x / q.mass for d, x in items}
