@@ -77,7 +77,9 @@ class Locator(TypedDict, total=False):
 
     char_start: int
     char_end: int
-    page: int
+    page: int  # PDF page (1-based): text chunks and page images
+    slide: int  # .pptx slide (1-based)
+    chapter: int  # .epub chapter: its place among the spine's documents with text (1-based)
     boxes: list[list[int]]  # OCR line boxes [x0, y0, x1, y1]
     width: int
     height: int
@@ -113,3 +115,6 @@ class Meta(TypedDict, total=False):
     method: str
     evidence: list[dict[str, Any]]
     moment_score: float
+    page: int  # a PDF page image: its page (1-based), the PDF's page count, and why pages are missing
+    n_pages: int
+    capped: str

@@ -38,6 +38,8 @@ class LibraryConfig:
     max_table_mb: float = 2000.0  # CSV/Excel/Parquet/JSONL (streamed in chunks into DuckDB)
     chunk_chars: int = 1000
     chunk_overlap: int = 150
+    chunk_tokens: int = 0  # > 0: chunks measured in the text encoder's tokens (at most this many), not chars
+    max_pdf_page_images: int = 50  # PDF pages also indexed as images (CLIP space); 0 = none
     max_image_pixels: int = 100_000_000
     thumbnail_px: int = 384
     ocr: bool = True

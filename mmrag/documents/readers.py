@@ -1,13 +1,12 @@
-"""Document readers: plain text and Markdown, HTML, PDF (one locator per page)."""
+"""Document readers: text in any encoding (`decode_text`), plain text and Markdown, HTML pages."""
 from __future__ import annotations
 
 import codecs
-import io
 import logging
-from html.parser import HTMLParser
 from pathlib import Path
 
 from ..core.readers import Document, IngestError, ReadContext, Section, register_reader
+from .html import html_text
 
 log = logging.getLogger(__name__)
 
@@ -78,59 +77,11 @@ def read_plain(path: Path, data: bytes, ctx: ReadContext) -> Document:
     return Document("text", [Section(text)], notes)
 
 
-class _HTMLText(HTMLParser):
-    SKIP = {"script", "style", "noscript", "template", "svg"}
-    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
-             "table", "ul", "ol", "pre", "blockquote", "title"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        self._skip += tag in self.SKIP
-        if tag in self.BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        self._skip -= tag in self.SKIP and self._skip > 0
-        if tag in self.BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
 @register_reader((".html", ".htm", ".xhtml"), "text")
 def read_html(path: Path, data: bytes, ctx: ReadContext) -> Document:
+    """The page's main content (trafilatura), else all its visible text; one section."""
     raw, notes = decode_text(data)
-    parser = _HTMLText()
-    parser.feed(raw)
-    lines = [" ".join(line.split()) for line in "".join(parser.parts).split("\n")]
-    text = "\n".join(lines)
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    if not text.strip():
+    text, _ = html_text(raw)
+    if not text:
         raise IngestError("HTML page has no visible text")
-    return Document("text", [Section(text.strip())], notes)
-
-
-@register_reader((".pdf",), "text")
-def read_pdf(path: Path, data: bytes, ctx: ReadContext) -> Document:
-    try:
-        from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
-    except ImportError as exc:  # pragma: no cover
-        raise IngestError("PDF support needs pypdf: pip install pypdf") from exc
-    try:
-        pages = PdfReader(io.BytesIO(data)).pages
-        sections = [Section(p.extract_text() or "", {"page": i + 1}) for i, p in enumerate(pages)]
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise IngestError(f"unreadable PDF ({exc}); re-save or repair the file") from exc
-    sections = [s for s in sections if s.text.strip()]
-    if not sections:
-        raise IngestError("PDF has no extractable text (a scanned PDF? its pages are images; OCR of PDF pages is not"
-                          " supported yet)")
-    return Document("text", sections)
+    return Document("text", [Section(text)], notes)

@@ -1,24 +1,27 @@
 """Image files: one `image` record (pixels to the CLIP space) and, when OCR finds words, one linked
 `text` record (same source, locator = line boxes) that the text space and FTS5 index, so a photo of a
-slide or a receipt is found by its words.
+slide or a receipt is found by its words. `render_pdf_page` draws a PDF page as an image (the documents
+package indexes PDF pages that way; `mmrag reindex` renders them again through the image input hook).
 """
 from __future__ import annotations
 
 import io
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from PIL import Image
 
 from ..core import hooks
 from ..core.readers import Document, ReadContext, register_reader
+from ..errors import DependencyMissingError, IngestError
 from ..kinds import Meta, Modality, RecordKind
 from ..records import Record
 from .decode import IMAGE_EXTS, exif_meta, open_image
 from .thumbs import save_thumbnail
 
 log = logging.getLogger(__name__)
+PAGE_PX = 1024  # long side of a PDF page rendered as an image (the CLIP space embeds it)
 
 
 def ocr_record(img: Image.Image, ctx: ReadContext) -> Record | None:
@@ -55,7 +58,42 @@ def read_image(path: Path, data: bytes, ctx: ReadContext) -> Document:
     return Document(Modality.IMAGE, records=records, notes=notes)
 
 
+def pdf_pages(data: bytes, pages: Iterable[int], long_side: int = PAGE_PX) -> Iterator[tuple[int, Image.Image]]:
+    """(page, image) for each of `pages` (1-based; those past the end skipped) rendered with pypdfium2,
+    RGB, long side `long_side` px."""
+    try:
+        import pypdfium2 as pdfium
+    except ImportError as exc:
+        raise DependencyMissingError("rendering PDF pages needs pypdfium2: pip install pypdfium2") from exc
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise IngestError(f"unreadable PDF ({exc}); re-save or repair the file") from exc
+    try:
+        for n in pages:
+            if not 1 <= n <= len(pdf):
+                continue
+            page = pdf[n - 1]
+            bitmap = page.render(scale=long_side / max(*page.get_size(), 1.0))
+            img = bitmap.to_pil().convert("RGB")
+            bitmap.close()
+            page.close()
+            yield n, img
+    finally:
+        pdf.close()
+
+
+def render_pdf_page(data: bytes, page: int, long_side: int = PAGE_PX) -> Image.Image:
+    """Page `page` (1-based) of a PDF as an RGB image (what the CLIP space embedded for it)."""
+    for _, img in pdf_pages(data, [page], long_side):
+        return img
+    raise IngestError(f"the PDF has no page {page} (it changed since it was ingested? ingest it again)")
+
+
 @hooks.register_record_input(Modality.IMAGE)
 def _image_input(collection: Any, record: Record) -> Image.Image:
-    """`mmrag reindex`: an image record's pixels, read again from its file."""
-    return open_image(Path(record.source).read_bytes(), collection.config.max_image_pixels)
+    """`mmrag reindex`: an image record's pixels, read again from its file (a PDF page: rendered again)."""
+    data = Path(record.source).read_bytes()
+    if "page" in record.locator:
+        return render_pdf_page(data, int(record.locator["page"]))
+    return open_image(data, collection.config.max_image_pixels)

@@ -28,7 +28,7 @@ from ..core.readers import READERS, SIZE_LIMITS, STREAMED, Document, reader_for
 from ..errors import DiskFullError, IngestError, MmragError
 from ..kinds import Modality, SourceStatus
 from ..records import Record
-from .chunking import ChunkSpec, chunk_spans
+from .chunking import ChunkSpec, chunk_spans, token_counter
 from .discover import Entry, discover
 from .report import FileResult, IngestReport
 from .worker import Readers, ReadTask
@@ -84,7 +84,8 @@ class Ingestor:
         cfg = self.lib.config
         self.follow_links = cfg.follow_links if follow_links is None else follow_links
         self.chunk_spec = ChunkSpec(max_chars=cfg.chunk_chars, overlap=cfg.chunk_overlap,
-                                    min_chars=min(cfg.chunk_chars, max(cfg.chunk_overlap + 1, 200)))
+                                    min_chars=min(cfg.chunk_chars, max(cfg.chunk_overlap + 1, 200)),
+                                    max_tokens=cfg.chunk_tokens, count_tokens=token_counter(self.lib, cfg.chunk_tokens))
         self.readers: Readers | None = None
 
     def run(self, paths: Sequence[str | Path], prune: bool = False) -> IngestReport:

@@ -155,7 +155,7 @@ def _strange(folder: Path, outside: Path) -> list[Case]:
             Case("zero.txt", "skipped", "outside the folders|character device"),
             Case("linkdir", "skipped", "symlink to the folder"), Case("dangling.txt", "skipped", "broken symlink"),
             Case("pipe.txt", "skipped", "named pipe"), Case("sock.txt", "skipped", "socket"),
-            Case("notes.docx", "skipped", "unsupported file type"), Case("README", "skipped", "unsupported file type")]
+            Case("notes.docx", "failed", r"not a valid \.docx"), Case("README", "skipped", "unsupported file type")]
 
 
 def build(folder: Path, outside: Path) -> list[Case]:
