@@ -21,8 +21,8 @@ $(PY):
 sysdeps:
 	bash scripts/sysdeps.sh
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[test]'
+$(STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PIP) install -q -c constraints.txt -e '.[all,test]'
 	touch $(STAMP)
 
 $(VENV)/.small-model: | $(STAMP)

@@ -23,12 +23,14 @@ from . import tables as _tables  # noqa: F401
 from . import video as _video  # noqa: F401
 from .answer import ask as _ask
 from .answer import ask_stream as _ask_stream
+from .answer.ask import AskOptions
 from .core import Collection, LibraryConfig, SpaceConfig, Store
 from .core.collection import Vectors
 from .errors import LibraryBusyError
 from .ingest import Ingestor, IngestReport
 from .model_status import model_rows
 from .records import Answer, AnswerEvent, Hit, Moment, Record
+from .retrieval import SearchOptions, search_options
 from .retrieval import search as _search
 from .video import find_moments
 
@@ -116,17 +118,18 @@ class Library:
         return self.core.remove_records_of(source, drop_source)
 
     # -- reading --------------------------------------------------------------------------------
-    def search(self, query: str = "", k: int = 10, **options: Any) -> list[Hit]:
-        """Hybrid search; see `mmrag.retrieval.search` for options."""
-        return _search(self.core, query, k=k, **options)
+    def search(self, query: str = "", k: int = 10, options: SearchOptions | None = None, **overrides: Any) -> list[Hit]:
+        """Hybrid search: `options` (a `SearchOptions`) and/or its fields as keywords."""
+        return _search(self.core, query, k=k, **search_options(options, **overrides).kwargs())
 
-    def ask(self, question: str, **options: Any) -> Answer:
-        """Answer `question` from retrieved evidence with citations; see `mmrag.answer.ask`."""
-        return _ask(self.core, question, **options)
+    def ask(self, question: str, options: AskOptions | None = None, **overrides: Any) -> Answer:
+        """Answer `question` from retrieved evidence with citations: `options` (an `AskOptions`) and/or its
+        fields as keywords; see `mmrag.answer.ask`."""
+        return _ask(self.core, question, options, **overrides)
 
-    def ask_stream(self, question: str, **options: Any) -> Iterator[AnswerEvent]:
+    def ask_stream(self, question: str, options: AskOptions | None = None, **overrides: Any) -> Iterator[AnswerEvent]:
         """`ask`, as events (evidence, tokens, the final answer); see `mmrag.answer.ask_stream`."""
-        return _ask_stream(self.core, question, **options)
+        return _ask_stream(self.core, question, options, **overrides)
 
     def moments(self, video: str, query: str, k: int = 5, *, image: "Image.Image | None" = None,
                 **options: Any) -> list[Moment]:

@@ -6,9 +6,9 @@ budget, `citations.py` for parsing and cleaning `[n]` markers, `tableqa.py` for 
 """
 from __future__ import annotations
 
-from .ask import NOTHING, ask, ask_stream
+from .ask import NOTHING, AskOptions, ask, ask_stream
 from .citations import CitationFilter, attribute, clean_citations, parse_citations
 from .summarise import summarise
 
-__all__ = ["ask", "ask_stream", "summarise", "NOTHING", "CitationFilter", "attribute", "clean_citations",
+__all__ = ["AskOptions", "ask", "ask_stream", "summarise", "NOTHING", "CitationFilter", "attribute", "clean_citations",
            "parse_citations"]

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from ..core import Collection
 from ..errors import BadOptionError, BadQueryError, ConfigError
 from ..generate.registry import Generator, create_generator
 from ..kinds import EventKind, Modality
 from ..records import Answer, AnswerEvent, Evidence, Hit
-from ..retrieval import search
+from ..retrieval import SearchOptions, search, search_options
 from .citations import CitationFilter
 from .evidence import dedupe_hits, number_evidence
 from .generation import build_prompt, finish, render_blocks, stream_reply
@@ -32,8 +32,9 @@ NOTHING = "The library has nothing on this question."
 
 
 @dataclass
-class Options:
-    """Everything `ask` can be told (see `ask_stream`)."""
+class AskOptions:
+    """Everything `ask` can be told (see `ask_stream`); `search_options` is a SearchOptions or a dict of its
+    fields."""
 
     image: "Image.Image | None" = None
     k: int = 8
@@ -44,7 +45,7 @@ class Options:
     table_qa: bool = True
     table_llm: "str | Generator | None" = None
     table_options: dict[str, Any] = field(default_factory=dict)
-    search_options: dict[str, Any] = field(default_factory=dict)
+    search_options: "SearchOptions | dict[str, Any]" = field(default_factory=dict)
     enforce_citations: bool = True
     strict: bool = False
     example: bool = True
@@ -105,7 +106,7 @@ def order_hits(hits: list[Hit], order: str) -> list[Hit]:
 
 def collect(lib: Collection, st: State, o: Options) -> None:
     """Search, dedupe, put a table-query result first when it applies, and run follow-up steps."""
-    st.hits = search(lib, st.question, k=o.k, image=o.image, **o.search_options)
+    st.hits = search(lib, st.question, k=o.k, **search_options(o.search_options, image=o.image).kwargs())
     kept = order_hits(dedupe_hits(st.hits), o.evidence_order)
     table_ev = None
     st.timings["retrieve_s"] = time.perf_counter() - st.t0
@@ -121,7 +122,7 @@ def collect(lib: Collection, st: State, o: Options) -> None:
     if o.steps > 1 and st.gen.kind != "extractive" and st.evidence:
         t1 = time.perf_counter()
         st.evidence, st.notes, queries = gather(lib, st.gen, st.question, st.evidence, steps=o.steps, k=o.k,
-                                                search_options=o.search_options)
+                                                search_options=_without_image(o.search_options))
         st.meta.update(notes=st.notes, follow_up_queries=queries, steps=1 + len(queries))
         st.timings["steps_s"] = time.perf_counter() - t1
 
@@ -161,7 +162,27 @@ def respond(lib: Collection, st: State, o: Options) -> Iterator[AnswerEvent]:
                                               meta={**st.meta, **done.meta}))
 
 
-def ask_stream(lib: Collection, question: str, **options: Any) -> Iterator[AnswerEvent]:
+Options = AskOptions  # the earlier name
+
+
+def _without_image(options: "SearchOptions | Mapping[str, Any]") -> dict[str, Any]:
+    """Search options for follow-up searches (text only)."""
+    kw = search_options(options).kwargs()
+    kw.pop("image")
+    return kw
+
+
+def ask_options(options: "AskOptions | Mapping[str, Any] | None" = None, **overrides: Any) -> AskOptions:
+    """`options` (an AskOptions or a dict of its fields) with `overrides`; unknown names -> BadOptionError."""
+    base = options if isinstance(options, AskOptions) else AskOptions()
+    given = {**(dict(options) if isinstance(options, Mapping) else {}), **overrides}
+    if bad := sorted(set(given) - set(AskOptions.__dataclass_fields__)):
+        raise BadOptionError(f"unknown ask options {bad}; ask takes: {', '.join(AskOptions.__dataclass_fields__)}")
+    return replace(base, **given)
+
+
+def ask_stream(lib: Collection, question: str, options: "AskOptions | Mapping[str, Any] | None" = None,
+               **overrides: Any) -> Iterator[AnswerEvent]:
     """Answer `question` from the library as events: "evidence", then "token"s, then "answer".
 
     Options (see `Options`): image (a PIL image with the question), k (hits), generator (registry
@@ -171,10 +192,7 @@ def ask_stream(lib: Collection, question: str, **options: Any) -> Iterator[Answe
     answer), example (the worked example in the prompt), instructions (added after the question),
     search_options and table_options (passed on).
     """
-    try:
-        o = Options(**options)
-    except TypeError as exc:
-        raise BadOptionError(f"{exc}; ask takes: {', '.join(Options.__dataclass_fields__)}") from None
+    o = ask_options(options, **overrides)
     if not question.strip() and o.image is None:
         raise BadQueryError("ask needs a question (and optionally an image)")
     st = State(question, create_generator(o.generator))
@@ -190,10 +208,11 @@ def ask_stream(lib: Collection, question: str, **options: Any) -> Iterator[Answe
                                               meta={**st.meta, "refused": True}))
 
 
-def ask(lib: Collection, question: str, **options: Any) -> Answer:
+def ask(lib: Collection, question: str, options: "AskOptions | Mapping[str, Any] | None" = None,
+        **overrides: Any) -> Answer:
     """The final answer of `ask_stream` (same options)."""
     answer = None
-    for event in ask_stream(lib, question, **options):
+    for event in ask_stream(lib, question, options, **overrides):
         if event.kind == EventKind.ANSWER:
             answer = event.answer
     assert answer is not None
