@@ -80,7 +80,7 @@ class OpenCLIPEncoder:
             import open_clip
             import torch
         except ImportError as exc:  # pragma: no cover - install error
-            raise ModelUnavailableError("open_clip is not installed: pip install open_clip_torch torch") from exc
+            raise ModelUnavailableError("open_clip is not installed: pip install 'mmrag[images]'") from exc
         spec = self.spec
         pcfg = pretrained_cfg(spec.model, spec.pretrained) if spec.pretrained else {}
         kwargs: dict[str, Any] = {

@@ -69,7 +69,7 @@ def _engine(kind: tuple, threads: int | None) -> Any:
         try:
             from rapidocr import RapidOCR
         except ImportError as exc:  # pragma: no cover - install error
-            raise RuntimeError("rapidocr is not installed: pip install rapidocr onnxruntime") from exc
+            raise RuntimeError("rapidocr is not installed: pip install 'mmrag[images]'") from exc
         params: dict[str, Any] = {"Global.log_level": "error", "Global.text_score": 0.0}
         if threads:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(threads)

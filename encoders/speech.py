@@ -86,7 +86,7 @@ def _decode_pyav(path: str) -> tuple[np.ndarray | None, list[str]]:
 def _decode_ffmpeg(path: str) -> tuple[np.ndarray | None, list[str]]:
     exe = shutil.which("ffmpeg")
     if exe is None:
-        raise AudioError("no audio decoder: pip install av (PyAV bundles FFmpeg) or apt-get install ffmpeg")
+        raise AudioError("no audio decoder: pip install 'mmrag[video]' (PyAV bundles FFmpeg) or apt-get install ffmpeg")
     probe = subprocess.run([exe, "-nostdin", "-hide_banner", "-i", path], capture_output=True, text=True)
     if " Audio: " not in probe.stderr:
         if "Invalid data" in probe.stderr or "No such file" in probe.stderr:
@@ -181,7 +181,7 @@ def _load(name: str, path: str | os.PathLike | None, device: str, compute_type: 
     try:
         from faster_whisper import WhisperModel
     except ImportError as exc:  # pragma: no cover - install error
-        raise ModelUnavailableError("speech-to-text needs faster-whisper: pip install faster-whisper==1.2.1") from exc
+        raise ModelUnavailableError("speech-to-text needs faster-whisper: pip install 'mmrag[video]'") from exc
     local, looked = resolve_model(name, path)
     if local is None and (path is not None or offline()):
         where = "\n  - ".join(looked) or "(nowhere)"

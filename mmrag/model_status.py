@@ -18,7 +18,7 @@ def model_rows(lib: Collection) -> dict[str, dict[str, Any]]:
                       **encoder_status("whisper", model=lib.config.asr_model)}
     ocr = importlib.util.find_spec("rapidocr") is not None
     rows["ocr"] = {"encoder": "rapidocr", "available": ocr, **({"source": "rapidocr (ONNX, bundled weights)"} if ocr
-                   else {"reason": "rapidocr is not installed", "hint": "pip install rapidocr onnxruntime"})}
+                   else {"reason": "rapidocr is not installed", "hint": "pip install 'mmrag[images]'"})}
     default = default_model_name()
     for name in REGISTRY:
         rows[f"llm:{name}"] = {

@@ -114,8 +114,7 @@ class Collection:
             return create_encoder(cfg.encoder, **cfg.encoder_params)
         except ModelUnavailableError as exc:
             self._unavailable[space] = str(exc)
-            log.warning("space %r is unavailable (%s weights missing); `mmrag models` says where to put them",
-                        space, cfg.encoder)
+            log.warning("space %r is unavailable: %s", space, exc)
             log.info("space %r: %s", space, exc)
             raise model_missing(exc) from exc
 

@@ -57,8 +57,8 @@ def _load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
             try:
                 from llama_cpp import Llama
             except ImportError as exc:
-                raise DependencyMissingError('the LLM runtime is missing: CMAKE_ARGS="-DGGML_NATIVE=OFF" '
-                                             "pip install llama-cpp-python") from exc
+                raise DependencyMissingError("the LLM runtime (llama-cpp-python) is missing: pip install 'mmrag[llm]'"
+                                             ' (it compiles: CMAKE_ARGS="-DGGML_NATIVE=OFF" for a portable build)') from exc
             t0 = time.perf_counter()
             _CACHE[key] = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
                                 n_threads_batch=n_threads, verbose=False)

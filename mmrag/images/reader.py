@@ -64,7 +64,7 @@ def pdf_pages(data: bytes, pages: Iterable[int], long_side: int = PAGE_PX) -> It
     try:
         import pypdfium2 as pdfium
     except ImportError as exc:
-        raise DependencyMissingError("rendering PDF pages needs pypdfium2: pip install pypdfium2") from exc
+        raise DependencyMissingError("rendering PDF pages needs pypdfium2: pip install 'mmrag[images]'") from exc
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:

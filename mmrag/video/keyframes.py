@@ -73,7 +73,7 @@ def _cv2() -> Any:
     try:
         import cv2
     except ImportError as exc:  # pragma: no cover - install error
-        raise VideoError("video support needs OpenCV: pip install opencv-python-headless") from exc
+        raise VideoError("video support needs OpenCV: pip install 'mmrag[video]'") from exc
     return cv2
 
 

@@ -37,7 +37,7 @@ def probe(path: str | Path) -> VideoInfo:
     try:
         import av
     except ImportError as exc:  # pragma: no cover - install error
-        raise VideoError("video support needs PyAV: pip install av==18.1.0") from exc
+        raise VideoError("video support needs PyAV: pip install 'mmrag[video]'") from exc
     quiet_ffmpeg(av)
     try:
         container = av.open(str(path))
