@@ -8,11 +8,17 @@ from .text_transformers import TextModelSpec, candidate_dirs
 
 StatusFn = Callable[..., dict[str, Any]]
 _CHECKS: dict[str, StatusFn] = {}
+_PREFIX_CHECKS: dict[str, StatusFn] = {}  # "st:" -> fn(model, **params)
 
 
 def register_status(name: str, fn: StatusFn) -> None:
     """Register how to check encoder `name` without loading it."""
     _CHECKS[name] = fn
+
+
+def register_status_prefix(prefix: str, fn: StatusFn) -> None:
+    """Register how to check every encoder "<prefix><model>": `fn(model, **params)`."""
+    _PREFIX_CHECKS[prefix] = fn
 
 
 def text_model_status(spec: TextModelSpec, path: str | None = None, **_: Any) -> dict[str, Any]:
@@ -36,5 +42,8 @@ def encoder_status(name: str, **params: Any) -> dict[str, Any]:
     """{"available": bool, "source"|"reason": str, "looked_in": [...]} for encoder `name`."""
     if name in _CHECKS:
         return _CHECKS[name](**params)
+    for prefix, fn in _PREFIX_CHECKS.items():
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return fn(name[len(prefix):], **params)
     return {"available": True, "source": "built in"} if name == "hash" else {
         "available": None, "reason": "not checked (loads on first use)"}

@@ -72,7 +72,8 @@ def cmd_summarise(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     gen_help = ("auto (default: the offline 1.5B, 0.5B on low memory, else extractive), extractive, llama, "
-                "a GGUF model name or .gguf file, or vlm:<hub id or folder>")
+                "a GGUF model name or .gguf file, vlm:<hub id or folder>, or openai:MODEL for an OpenAI-compatible "
+                "server (Ollama, vLLM, llama.cpp; OPENAI_BASE_URL, OPENAI_API_KEY; it also writes the SQL)")
     s = sub.add_parser("ask", parents=[common], help="answer a question from the library, with citations")
     s.add_argument("question", nargs="?", default="")
     s.add_argument("--image", default=None, help="an image that comes with the question")

@@ -61,6 +61,10 @@ class GenerationError(MmragError, RuntimeError):
     """A generator (LLM, VLM) that failed while answering."""
 
 
+class PromptTooLongError(GenerationError, ValueError):
+    """A prompt longer than the generator's context window (a ValueError, as llama.cpp raises)."""
+
+
 class DiskFullError(MmragError, OSError):
     """Not enough disk space for what was asked; the message says how much is needed."""
 

@@ -114,7 +114,8 @@ class Collection:
             return create_encoder(cfg.encoder, **cfg.encoder_params)
         except ModelUnavailableError as exc:
             self._unavailable[space] = str(exc)
-            log.warning("space %r is unavailable: %s", space, exc)
+            log.warning("space %r is unavailable: %s (`mmrag models` says more)", space,
+                        str(exc).splitlines()[0].split(": no checkpoint")[0])
             log.info("space %r: %s", space, exc)
             raise model_missing(exc) from exc
 
@@ -244,7 +245,8 @@ class Collection:
             if not self.available(space):
                 continue
             enc = self.encoder(space)
-            txt = enc.encode([query]) if query.strip() and "text" in enc.modalities else None
+            encode_query = getattr(enc, "encode_queries", enc.encode)  # query prompt (st: encoders)
+            txt = encode_query([query]) if query.strip() and "text" in enc.modalities else None
             img = enc.encode([image]) if image is not None and cfg.input == SpaceInput.IMAGE else None
             if img is not None and txt is not None:
                 out[space] = l2_normalise(image_weight * img + (1 - image_weight) * txt)

