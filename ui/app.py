@@ -4,7 +4,9 @@ Security: binds to 127.0.0.1 unless told otherwise, and refuses a non-loopback a
 (unless --insecure); requests must name an allowed Host/Origin (`ui.guard.HostGuard`); the file routes
 send only thumbnails, media copies and Gradio's uploads, as attachments (`ui.guard.FileRouteGuard`, on
 top of Gradio's `allowed_paths`/`blocked_paths`); uploads are checked and renamed into <library>/uploads;
-clients never see the library's absolute path nor the text of unexpected errors; MCP is off.
+clients never see the library's absolute path nor the text of unexpected errors. The documented API
+is the typed tools (`ui.tools`, `gr.api` endpoints /tool_<name>), served over MCP with --mcp, and the
+JSON API under /mmrag/api/ (`ui.api`); with a login, both need it as HTTP Basic credentials.
 """
 from __future__ import annotations
 
@@ -21,12 +23,14 @@ import gradio as gr  # noqa: E402
 from gradio import utils as gr_utils  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
-from mmrag import ConfigError  # noqa: E402
+from mmrag import ConfigError, DependencyMissingError  # noqa: E402
 
 from . import ask_tab, library_tab, paths, render, search_tab  # noqa: E402
+from .api import JsonApi  # noqa: E402
 from .guard import FileRouteGuard, HostGuard  # noqa: E402
 from .service import LibraryService, Settings  # noqa: E402
-from .web import url_maker  # noqa: E402
+from .tools import Tools, typed_tools  # noqa: E402
+from .web import errors, url_maker  # noqa: E402
 
 log = logging.getLogger(__name__)
 TITLE = "mmrag"
@@ -40,6 +44,11 @@ class Server:
     demo: gr.Blocks
     service: LibraryService
 
+    @property
+    def mcp_url(self) -> str | None:
+        """The MCP endpoint (streamable HTTP) when serving with --mcp."""
+        return f"{self.url}gradio_api/mcp/" if getattr(self.demo, "mcp_server", False) else None
+
     def wait(self) -> None:
         """Serve until Ctrl+C (or the process is stopped), then close."""
         try:
@@ -52,14 +61,14 @@ class Server:
         self.service.close()
 
 
-def build_app(service: LibraryService) -> gr.Blocks:
-    """The Blocks app (not launched)."""
+def build_app(service: LibraryService, tools: Tools | None = None) -> gr.Blocks:
+    """The Blocks app (not launched): the tabs, and the typed tools as API (and MCP) endpoints."""
     url_for = url_maker(service)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(f"## mmrag · {render.esc(service.root.name)}")
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
-                ask_tab.build(service, url_for)
+                examples, refresh_examples = ask_tab.build(service, url_for)
             with gr.Tab("Search", id="search") as search:
                 video, refresh_videos = search_tab.build(service, url_for)
             with gr.Tab("Library", id="library") as library:
@@ -67,7 +76,11 @@ def build_app(service: LibraryService) -> gr.Blocks:
         search.select(refresh_videos, None, [video], api_name=False, queue=False)
         library.select(refresh, None, outs, api_name=False, queue=False)
         demo.load(refresh_videos, None, [video], api_name=False, queue=False)
+        demo.load(errors(refresh_examples), None, [examples], api_name=False, queue=False)
+        for fn in typed_tools(tools or Tools(service)):  # not queued: MCP calls them in-process, past the queue
+            gr.api(errors(fn), api_name=f"tool_{fn.__name__}", queue=False)
     return demo
+
 
 
 def _is_loopback(host: str) -> bool:
@@ -91,18 +104,19 @@ def allowed_hosts(host: str, extra: list[str]) -> list[str]:
     return names
 
 
-def launch_options(service: LibraryService, host: str, port: int | None, auth: tuple[str, str] | None
-                   ) -> dict[str, Any]:
+def launch_options(service: LibraryService, host: str, port: int | None, auth: tuple[str, str] | None,
+                   tools: Tools | None = None) -> dict[str, Any]:
     """Keyword arguments for `Blocks.launch` that enforce the app's security rules."""
     upload_dir = gr_utils.get_upload_folder()
-    root = service.root
-    middleware = [Middleware(HostGuard, hosts=allowed_hosts(host, service.settings.allowed_hosts)),
-                  Middleware(FileRouteGuard, library=root, upload_dir=upload_dir)]
+    root, settings = service.root, service.settings
+    middleware = [Middleware(HostGuard, hosts=allowed_hosts(host, settings.allowed_hosts)),
+                  Middleware(FileRouteGuard, library=root, upload_dir=upload_dir),
+                  Middleware(JsonApi, tools=tools or Tools(service), auth=auth, max_upload_mb=settings.max_upload_mb)]
     return dict(
         server_name=host, server_port=port, auth=auth, auth_message="mmrag: sign in",
         allowed_paths=[str(root / d) for d in paths.SERVABLE], blocked_paths=paths.blocked_paths(root),
         max_file_size=f"{service.settings.max_upload_mb:g}mb", show_error=True, quiet=True,
-        ssr_mode=False, mcp_server=False, run_history=False, share=False, css=render.CSS,
+        ssr_mode=False, mcp_server=settings.mcp, run_history=False, share=False, css=render.CSS,
         app_kwargs={"middleware": middleware},
     )
 
@@ -117,7 +131,13 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int | None = None,
                               " change the library; give --auth USER:PASSWORD (or MMRAG_AUTH), or --insecure")
         log.warning("serving on %s without --auth: anyone who can reach this address can use the library", host)
     service = LibraryService(settings)
-    demo = build_app(service)
+    tools = Tools(service)
+    demo = build_app(service, tools)
     demo.queue(default_concurrency_limit=settings.concurrency)
-    demo.launch(prevent_thread_lock=True, **launch_options(service, host, port, auth))
+    demo.launch(prevent_thread_lock=True, **launch_options(service, host, port, auth, tools))
+    if settings.mcp and not getattr(demo, "mcp_server", False):
+        demo.close()
+        service.close()
+        raise DependencyMissingError(f"--mcp: {getattr(demo, 'mcp_error', 'the MCP server did not start')}; "
+                                     "it needs: pip install 'mcp>=1.21,<2'")
     return Server(demo.local_url, demo, service)

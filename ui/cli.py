@@ -38,13 +38,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
     settings = Settings(library=library, generator=args.generator, k=args.k, concurrency=args.concurrency,
                         folder_roots=[Path(p).resolve() for p in (args.folder_root or [])],
-                        max_upload_mb=args.max_upload_mb, allowed_hosts=list(args.allowed_host or []))
+                        max_upload_mb=args.max_upload_mb, allowed_hosts=list(args.allowed_host or []),
+                        mcp=args.mcp, table_llm=args.table_llm)
     server = launch(settings, host=args.host, port=args.port, auth=auth, insecure=args.insecure)
     login = f" (sign in as {auth[0]})" if auth else ""
     if args.json:
-        print(json.dumps({"url": server.url, "library": str(server.service.root), "auth": bool(auth)}))
+        print(json.dumps({"url": server.url, "library": str(server.service.root), "auth": bool(auth),
+                          "api": f"{server.url}mmrag/api/", "mcp": server.mcp_url}))
     else:
         print(f"mmrag app for library {server.service.root}: {server.url}{login}  (Ctrl+C stops it)")
+        print(f"  JSON API: {server.url}mmrag/api/ (search, ask, ingest, status)"
+              + (f"; MCP (streamable HTTP): {server.mcp_url}" if server.mcp_url else ""))
     sys.stdout.flush()
     server.wait()
     return 0
@@ -67,4 +71,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("--insecure", action="store_true",
                    help="allow a non-loopback --host without --auth (anyone who can reach it can use the library)")
     s.add_argument("--max-upload-mb", type=float, default=100.0, help="largest upload accepted (default 100)")
+    s.add_argument("--mcp", action="store_true",
+                   help="also serve the tools search, ask, moments, table_query, status over MCP at /gradio_api/mcp/")
+    s.add_argument("--table-llm", default=None, metavar="NAME",
+                   help="the LLM that writes SQL for table_query (default: --generator if an LLM, else the installed one)")
     s.set_defaults(handler=cmd_serve)

@@ -118,6 +118,12 @@ def media_copy(library: Path, source: str | Path) -> Path | None:
     return target
 
 
+def subtitle_path(library: Path, source: str | Path, digest: str) -> Path:
+    """Where the WebVTT subtitles of a video source go: media/<its key>-vtt-<digest>.vtt, so that
+    `drop_media_copy` drops them with the video's copies."""
+    return library.resolve() / MEDIA / f"{_path_key(Path(source))}-vtt-{digest}.vtt"
+
+
 def drop_media_copy(library: Path, source: str | Path) -> int:
     """Delete the media/ copies of `source` (when it is removed or changed); returns how many."""
     folder = library.resolve() / MEDIA

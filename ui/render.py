@@ -2,7 +2,8 @@
 
 Everything that comes from documents or a model is escaped: a passage or an answer can never
 inject markup into the page. Media URLs are produced by a `url_for(path) -> str | None` callback
-(see `ui.media`), so this module knows nothing about the web server.
+(see `ui.web.MediaUrls`, which also makes a video's subtitle track), so this module knows nothing about
+the web server.
 """
 from __future__ import annotations
 
@@ -118,18 +119,32 @@ def scores_html(ev: Evidence) -> str:
             f" · found by: {found}</details>")
 
 
+def player(url: str | None, start: float, end: float, track: str | None = None) -> str:
+    """A video player for `url` that plays start..end, with the transcript as subtitles when `track` is given."""
+    if not url:
+        return '<p class="ev-missing">video file not found</p>'
+    frag = f"#t={start:.2f},{end:.2f}" if end > start else f"#t={start:.2f}"
+    subs = (f'<track kind="subtitles" label="transcript" srclang="en" src="{esc(track)}" default>'
+            if track else "")
+    return (f'<video class="ev-video" controls preload="metadata" src="{esc(url + frag)}"'
+            f' data-start="{start:.2f}" data-end="{end:.2f}">{subs}</video>')
+
+
+def subtitles_url(url_for: UrlFor, source: str) -> str | None:
+    """The transcript track of a video, when `url_for` can make one (`ui.web.MediaUrls.subtitles`)."""
+    make = getattr(url_for, "subtitles", None)
+    return make(source) if callable(make) else None
+
+
 def _video_body(ev: Evidence, query: str, url_for: UrlFor) -> str:
     loc = ev.locator
     start = float(loc.get("t_start", loc.get("t", 0.0)))
     end = float(loc.get("t_end", start))
     url = url_for(ev.source)
-    frag = f"#t={start:.2f},{end:.2f}" if end > start else f"#t={start:.2f}"
-    player = (f'<video class="ev-video" controls preload="metadata" src="{esc(url + frag)}"'
-              f' data-start="{start:.2f}" data-end="{end:.2f}"></video>' if url else
-              '<p class="ev-missing">video file not found</p>')
+    video = player(url, start, end, subtitles_url(url_for, ev.source) if url else None)
     span = f'<div class="ev-span">plays {clock(start)}–{clock(end)}</div>'
     text = f'<p class="ev-text">{highlight(ev.hit.record.text, query)}</p>' if ev.hit.record.text else ""
-    return player + span + text
+    return video + span + text
 
 
 def _image_body(ev: Evidence, query: str, url_for: UrlFor) -> str:
@@ -232,14 +247,12 @@ def moments_html(moments: Sequence[Any], query: str, url_for: UrlFor) -> str:
     if not moments:
         return '<div class="mm-evidence empty">No matching moments.</div>'
     url = url_for(moments[0].source)
+    track = subtitles_url(url_for, moments[0].source) if url else None
     out = ['<div class="mm-evidence">']
     for i, m in enumerate(moments, 1):
         start, end = float(m.t_start), float(m.t_end)
-        player = (f'<video class="ev-video" controls preload="metadata" src="{esc(f"{url}#t={start:.2f},{end:.2f}")}"'
-                  f' data-start="{start:.2f}" data-end="{end:.2f}"></video>' if url else
-                  '<p class="ev-missing">video file not found</p>')
         out.append(f'<div class="ev-card ev-video" id="moment-{i}"><div class="ev-head"><span class="ev-n">#{i}</span>'
-                   f' <span class="ev-loc">{clock(start)}–{clock(end)}</span></div>{player}'
+                   f' <span class="ev-loc">{clock(start)}–{clock(end)}</span></div>{player(url, start, end, track)}'
                    f'{_moment_parts(m.evidence, query, url_for)}'
                    f'<details class="ev-scores"><summary>score</summary>{float(m.score):.4f}</details></div>')
     out.append("</div>")
@@ -271,4 +284,6 @@ CSS = """
 .ev-video {max-width: 100%; max-height: 240px;}
 .ev-sql {font-size: 0.85rem; white-space: pre-wrap;} .ev-rows td, .ev-rows th {padding: 2px 6px;}
 .ev-scores {font-size: 0.8rem; opacity: 0.8;}
+.mm-conversation .turn {border-left: 3px solid var(--border-color-primary); padding: 2px 8px; margin: 6px 0;}
+.turn-q {font-weight: 600;} .turn-searched {font-size: 0.8rem; opacity: 0.75;} .turn-a {white-space: pre-wrap;}
 """

@@ -17,6 +17,7 @@ from typing import Iterator, Sequence
 from PIL import Image, ImageOps
 
 from mmrag import (
+    Answer,
     AnswerEvent,
     BadQueryError,
     Evidence,
@@ -25,6 +26,7 @@ from mmrag import (
     Library,
     LibraryBusyError,
     Moment,
+    RecordKind,
     RWLock,
     supported_extensions,
 )
@@ -55,6 +57,8 @@ class Settings:
     concurrency: int = 4  # requests (ask, search) handled at once; more wait in Gradio's queue
     warm_up: bool = True  # load the available encoders in the background at start
     allowed_hosts: list[str] = field(default_factory=list)  # Host/Origin names accepted beyond the bound host
+    mcp: bool = False  # also serve the typed tools over MCP (/gradio_api/mcp/)
+    table_llm: str | None = None  # the LLM that writes SQL for table queries (None: the generator, else installed)
 
 
 def load_query_image(path: str | None) -> Image.Image | None:
@@ -142,12 +146,60 @@ class LibraryService:
                 self.last_model = {"model": event.answer.model, "choice": str(meta.get("generator_choice", ""))}
             yield self.pub.event(event)
 
+    def answer(self, question: str, image: Image.Image | None = None, k: int | None = None) -> Answer:
+        """The final answer of `ask_stream` (for API clients, which do not stream)."""
+        for event in self.ask_stream(question, image=image, k=k):
+            if event.kind == "answer" and event.answer is not None:
+                return event.answer
+        raise UserError("no answer was produced")
+
     def moments(self, video: str, query: str, k: int = 5) -> list[Moment]:
         if not video or not query.strip():
             raise UserError("pick a video and type what to look for")
         with self.lock.read():
             found = self.lib.moments(self.pub.private(video), check_text(query, "query"), k=clamp_k(k, 5))
         return [self.pub.moment(m) for m in found]
+
+    def table_answer(self, question: str, k: int | None = None) -> Answer:
+        """`Library.ask` over the tables only, with table QA on and extractive wording: the executed query is
+        evidence [1]."""
+        if not question.strip():
+            raise UserError("type a question about the library's tables")
+        llm = self.table_llm()
+        if llm is None:
+            raise UserError("table queries need an LLM to write SQL and none is installed (`mmrag models`); "
+                            "install one with `make models` or start the app with --table-llm NAME")
+        with self.lock.read():
+            answer = self.lib.ask(check_text(question, "question"), k=clamp_k(k, self.settings.k),
+                                  generator="extractive", table_qa=True, table_llm=llm,
+                                  search_options={"modality": ["table"]})
+        return self.pub.answer(answer)
+
+    def table_llm(self) -> str | None:
+        """--table-llm, else --generator when it is not extractive, else the first installed LLM."""
+        gen = self.settings.generator
+        if self.settings.table_llm or (gen and gen != "extractive"):
+            return self.settings.table_llm or gen
+        return next((name.removeprefix("llm:") for name, row in self.models().items()
+                     if name.startswith("llm:") and row.get("available")), None)
+
+    def transcript(self, video: str) -> list[dict]:
+        """The transcript lines of one video source: [{"t_start", "t_end", "text"}] in time order."""
+        real = self.pub.private(video)
+        with self.lock.read():
+            store = self.lib.store
+            records = store.get_records(store.record_ids_of(real)).values()
+        lines = [{"t_start": float(r.locator["t_start"]), "t_end": float(r.locator.get("t_end", r.locator["t_start"])),
+                  "text": r.text} for r in records
+                 if r.meta.get("kind") == RecordKind.TRANSCRIPT and "t_start" in r.locator]
+        return sorted(lines, key=lambda ln: ln["t_start"])
+
+    def source_texts(self, source: str, n: int = 64) -> list[tuple[str, str]]:
+        """(record kind, text) of a source's first `n` records that have text, in reading order."""
+        with self.lock.read():
+            store = self.lib.store
+            records = store.get_records(store.record_ids_of(self.pub.private(source))[:n])
+        return [(str(records[i].meta.get("kind", "")), records[i].text) for i in sorted(records) if records[i].text]
 
     def status(self) -> dict:
         with self.lock.read():

@@ -15,17 +15,19 @@ from mmrag import LibraryBusyError, MmragError
 
 from .guard import MEDIA_PREFIX
 from .service import LibraryService, UserError
+from .subtitles import write_vtt
 
 log = logging.getLogger(__name__)
 UrlFor = Callable[[str], "str | None"]
 Handler = Callable[..., Any]  # a Gradio event handler
 FILE_ROUTE = MEDIA_PREFIX  # relative, so it also works under a root path; rewritten by ui.guard
-WRITE_LIMITS = {"concurrency_id": "write", "concurrency_limit": 1}  # one ingest/remove at a time
+PAGE_ONLY = {"api_visibility": "undocumented"}  # the page's events: callable, but the documented API is ui.tools
+WRITE_LIMITS = {"concurrency_id": "write", "concurrency_limit": 1, **PAGE_ONLY}  # one ingest/remove at a time
 
 
 def read_limits(service: LibraryService) -> dict[str, Any]:
-    """Event options for reads: they share one pool of `--concurrency` workers."""
-    return {"concurrency_id": "read", "concurrency_limit": service.settings.concurrency}
+    """Event options for the page's reads: they share one pool of `--concurrency` workers."""
+    return {"concurrency_id": "read", "concurrency_limit": service.settings.concurrency, **PAGE_ONLY}
 
 
 def query_parts(message: dict | str | None) -> tuple[str, str | None]:
@@ -89,12 +91,30 @@ def errors(fn: Callable) -> Callable:
     return call
 
 
-def url_maker(service: LibraryService) -> UrlFor:
-    hide_path(str(service.root))
-    """`url_for(source or library-relative path)` -> a URL the page can load, or None."""
-    def url_for(path: str) -> str | None:
-        served = service.media_path(path)
-        if not served:
+class MediaUrls:
+    """`urls(source or library-relative path)` -> a URL the page can load, or None; `urls.subtitles(video)`
+    -> the URL of the video's transcript as WebVTT, or None. URLs are relative to the library."""
+
+    def __init__(self, service: LibraryService) -> None:
+        self.service = service
+        hide_path(str(service.root))
+
+    def _url(self, served: str | Path) -> str:
+        return FILE_ROUTE + quote(Path(served).relative_to(self.service.root).as_posix())
+
+    def __call__(self, path: str) -> str | None:
+        served = self.service.media_path(path)
+        return self._url(served) if served else None
+
+    def subtitles(self, video: str) -> str | None:
+        try:
+            track = write_vtt(self.service.root, self.service.pub.private(video), self.service.transcript(video))
+        except OSError as exc:
+            log.warning("no subtitles for %s: %s", video, exc)
             return None
-        return FILE_ROUTE + quote(Path(served).relative_to(service.root).as_posix())
-    return url_for
+        return self._url(track) if track else None
+
+
+def url_maker(service: LibraryService) -> MediaUrls:
+    """The page's media URLs for `service`'s library (see `MediaUrls`)."""
+    return MediaUrls(service)

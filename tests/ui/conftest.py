@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import shutil
 import socket
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,3 +63,64 @@ def app(corpus_library, folder_root):
 def client(app):
     from gradio_client import Client
     return Client(app.url, verbose=False)
+
+
+@pytest.fixture(scope="session")
+def minilm_corpus(tmp_path_factory, minilm) -> Path:
+    """A small real library: MiniLM text space, four documents and a table, and the video (Whisper)."""
+    from mmrag import Library
+    base = tmp_path_factory.mktemp("minilm-corpus")
+    docs = base / "docs"
+    docs.mkdir()
+    for name in ("sourdough.txt", "tour-results.md", "stage14-top10.csv", "quarterly-report.md",
+                 "lighthouse-keeper.mp4"):
+        shutil.copy(SAMPLES / name, docs / name)
+    with Library(base / "lib", config=text_only_config("minilm")) as lib:
+        report = lib.ingest([docs])
+    assert report.count("ok") == 5, report.to_dict()
+    return base / "lib"
+
+
+class SlowChat:
+    """A generator that streams one word every 50 ms for 20 s (plumbing for the stop button: a real LLM is
+    too slow to wait for here); `closed` is set when its stream is closed, finished or not."""
+
+    name, kind, n_ctx = "slow-test", "chat", 4096
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.started, self.closed = threading.Event(), threading.Event()
+        self.finished = False
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages: Any, **kw: Any):  # noqa: ANN201 - an iterator of words
+        self.started.set()
+        try:
+            for i in range(400):
+                time.sleep(0.05)
+                yield f"word{i} "
+            self.finished = True
+        finally:
+            self.closed.set()
+
+
+@pytest.fixture(scope="session")
+def slow_server(corpus_library):
+    """The app over the corpus library answering with `SlowChat`: (server, the generator)."""
+    from mmrag.generate.registry import register_generator
+    from ui import Settings, launch
+    slow = SlowChat()
+    register_generator(slow.name)(lambda **kw: slow)
+    server = launch(Settings(library=corpus_library, generator=slow.name, warm_up=False), port=free_port())
+    yield server, slow
+    server.close()
+
+
+@pytest.fixture
+def slow_app(slow_server):
+    slow_server[1].reset()
+    return slow_server

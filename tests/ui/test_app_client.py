@@ -15,7 +15,7 @@ from tests.conftest import SAMPLES
 
 from .conftest import free_port
 
-ASK_OUT = ("answer", "info", "evidence", "gallery", "sql", "rows", "data")
+ASK_OUT = ("conversation", "answer", "info", "evidence", "gallery", "sql", "rows", "data")
 
 
 def call_raw(base: str, api: str, data: list, **kw) -> tuple[str, object]:

@@ -7,6 +7,8 @@ import shutil
 import httpx
 import pytest
 
+from .test_app_client import ASK_OUT
+
 pytestmark = pytest.mark.slow
 
 
@@ -39,8 +41,9 @@ def test_moments_view_plays_the_matching_span(client, app, speech_video):
     assert served.status_code == 200 and served.content == path.read_bytes()
     assert m.group(1).startswith("mmrag/media/media/") and str(app.service.root) not in html
 
-    answer = client.predict({"text": "Where is the purple elephant dancing?", "files": []}, 6, api_name="/ask")
-    data, ask_html = answer[-1], answer[2]
+    answer = dict(zip(ASK_OUT, client.predict({"text": "Where is the purple elephant dancing?", "files": []}, 6,
+                                              api_name="/ask")))
+    data, ask_html = answer["data"], answer["evidence"]
     video = [e for e in data["evidence"] if e["modality"] == "video"]
     assert video and "elephant" in data["answer"].lower(), data
     search_html = client.predict({"text": "purple elephant dancing", "files": []}, ["video"], 5, "", False,

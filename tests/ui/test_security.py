@@ -27,7 +27,7 @@ from tests.conftest import ROOT, SAMPLES
 
 from .conftest import free_port, text_only_config
 from .test_app_client import call_raw
-from .test_browser import ARGS, CHROMIUM
+from .test_browser import ARGS, CHROMIUM, open_app
 
 pytestmark = pytest.mark.slow
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
@@ -149,7 +149,7 @@ def test_a_browser_opening_the_uploaded_page_runs_no_script(server):
             page.goto(f"{url}gradio_api/file={tmp}", wait_until="load", timeout=15_000)
         except sync_api.Error:
             pass  # a download, not a page: that is the point
-        page.goto(url, wait_until="networkidle")  # the app itself works under its CSP
+        open_app(page, url)  # the app itself works under its CSP
         assert page.locator("#ask-box").count() == 1
         page.wait_for_timeout(1500)
         browser.close()
