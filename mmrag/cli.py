@@ -22,6 +22,7 @@ from .core import default_library
 from .errors import BadQueryError, IngestError, MmragError
 from .images import open_image
 from .ingest import Ingestor
+from .kinds import Engine
 from .library import Library
 from .records import Hit
 
@@ -46,8 +47,7 @@ def _emit(args: argparse.Namespace, obj: dict, text: str) -> None:
 @command
 def cmd_ingest(args: argparse.Namespace) -> int:
     with Library(args.library, text_encoder=args.text_encoder) as lib:
-        report = Ingestor(lib, progress=None if not args.json else False,
-                          follow_links=True if args.follow_links else None).run(args.paths, prune=args.prune)
+        report = _ingestor(args, lib).run(args.paths, prune=args.prune)
     d = report.to_dict()
     lines = report.summary()
     shown = d["problems"][:MAX_LISTED]
@@ -56,6 +56,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         lines.append(f"  ... and {len(d['problems']) - len(shown)} more (mmrag status lists them all)")
     _emit(args, d, "\n".join(lines))
     return 1 if report.nothing_ingested else 0
+
+
+def _ingestor(args: argparse.Namespace, lib: Library) -> Ingestor:
+    kw = {"progress": None if not args.json else False, "follow_links": True if args.follow_links else None}
+    if args.engine == Engine.RAY:
+        from .distributed import RayIngestor  # Ray itself is imported only when the run starts
+        return RayIngestor(lib, address=args.address, **kw)
+    return Ingestor(lib, **kw)
 
 
 @command
@@ -177,9 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ingest", parents=[common], help="add files and folders")
     s.add_argument("paths", nargs="+")
     s.add_argument("--prune", action="store_true", help="remove sources whose files disappeared")
-    s.add_argument("--text-encoder", default=None, help="text encoder for a new library (default minilm)")
+    s.add_argument("--text-encoder", default=None, help="text encoder for a new library: minilm (default), hash, or"
+                   " st:<hub id or folder> for any sentence-transformers model, e.g. st:BAAI/bge-small-en-v1.5")
     s.add_argument("--follow-links", action="store_true",
                    help="follow symlinks whose target is outside the folders being ingested")
+    s.add_argument("--engine", choices=[e.value for e in Engine], default=Engine.LOCAL,
+                   help="read and embed here (local) or on a Ray cluster (ray: pip install 'mmrag[ray]')")
+    s.add_argument("--address", default=None, help="--engine ray: the Ray cluster to join (default: start one here)")
     s = sub.add_parser("doctor", parents=[common], help="check the library's parts agree; --repair mends them")
     s.add_argument("--repair", action="store_true", help="rebuild indexes, drop orphans, re-read damaged sources")
     s = sub.add_parser("search", parents=[common], help="hybrid search")

@@ -72,6 +72,13 @@ class SpaceInput(StrEnum):
     IMAGE = "image"
 
 
+class Engine(StrEnum):
+    """Where `mmrag ingest` reads and embeds: this process, or a Ray cluster (`mmrag.distributed`)."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
+
 class Locator(TypedDict, total=False):
     """Where a record sits in its source."""
 

@@ -65,6 +65,13 @@ class LibraryConfig:
     max_unzipped_mb: float = 2000.0  # .xlsx (a zip): largest uncompressed size accepted
     max_table_rows: int = 50_000_000  # rows kept per table (JSON Lines, Parquet, CSV, Excel)
     max_line_chars: int = 10_000_000  # longest JSON Lines line read
+    # large spaces (indexes/ivfpq.py): a space with more stored vectors than `ivfpq_above` gets an IVF-PQ
+    # index, trained once on a sample, filled in shards of `ivfpq_shard_size` vectors (in parallel Ray tasks
+    # under `--engine ray`) and searched memory-mapped; `ivfpq`: IvfPqIndex parameters (factory, nlist,
+    # nprobe, refine, k_factor); 0 = never
+    ivfpq_above: int = 2_000_000
+    ivfpq_shard_size: int = 1_000_000
+    ivfpq: dict = field(default_factory=dict)
 
     def reader_memory_mb(self) -> float:
         """The reader process's memory cap in MB (`max_reader_mb`, or the automatic default)."""

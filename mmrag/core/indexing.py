@@ -2,6 +2,8 @@
 
 The store holds every vector; an index on disk remembers the store generation it reflects. An index
 that is unreadable, missing or behind is rebuilt or brought up to date from the stored vectors.
+A space with more vectors than library.json's `ivfpq_above` gets an IVF-PQ index instead
+(`mmrag.core.index_scale`), when it is built from the store and when a grown index is saved.
 """
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from typing import Callable
 
 import numpy as np
 
-from indexes import VectorIndex, create_index, load_index
+from indexes import VectorIndex, load_index
 
+from .index_scale import new_index, scaled
 from .rwlock import RWLock
 from .store import Store
 
@@ -34,7 +37,7 @@ def open_index(root: Path, space: str, kind: str, dim: int, store: Store) -> tup
         except (OSError, ValueError, RuntimeError, EOFError) as exc:
             log.warning("index %s is unreadable (%s); rebuilding it from the store", d, exc)
     if index is None:
-        index = create_index(kind, dim)
+        index = new_index(root, space, kind, dim, store)
     if int(index.meta.get("generation", -1)) != store.generation:
         reconcile(index, store, space)
         return index, True
@@ -107,6 +110,9 @@ class Indexes:
     def save(self, generation: int | None) -> None:
         """Save the changed indexes, each recording `generation` (None: the generation it was synced to)."""
         now = self.store.generation
+        for space in sorted(self.dirty):
+            with self._lock.write():
+                self._loaded[space] = scaled(self._loaded[space], self.store, space, self.root)
         with self._lock.read():
             for space in sorted(self.dirty):
                 gen = generation if generation is not None else self._synced.get(space, now)
