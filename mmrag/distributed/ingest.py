@@ -33,6 +33,7 @@ from ..ingest.pipeline import Ingestor, _Prepared
 from ..ingest.report import FileResult, IngestReport
 from ..ingest.worker import ReadTask
 from ..kinds import SourceStatus
+from ..records import Record
 from .cluster import ray_session, require_ray
 from .stages import EmbedFiles, read_files
 
@@ -72,7 +73,7 @@ class RayIngestor(Ingestor):
         self.address, self.num_cpus = address, num_cpus
         self.files_per_task, self.embed_batch, self.embed_actors = files_per_task, embed_batch, embed_actors
         self.read_cpus, self.embed_cpus, self.preserve_order = read_cpus, embed_cpus, preserve_order
-        self._vectors: dict[str, Vectors] = {}
+        self._vectors_of: dict[str, Vectors] = {}
 
     def run(self, paths: Sequence[str | Path], prune: bool = False) -> IngestReport:
         from .index_build import ray_shard_filler
@@ -169,7 +170,7 @@ class RayIngestor(Ingestor):
             for note in notes:
                 log.warning("%s: %s", key, note)
             pending.append(replace(by_key[key], records=records, notes=notes))
-            self._vectors[key] = vectors
+            self._vectors_of[key] = vectors
             n_records += len(records)
             bar.set_postfix(records=n_records, refresh=False)
             if sum(len(p.records) for p in pending) >= self.batch_records:
@@ -179,21 +180,12 @@ class RayIngestor(Ingestor):
         results += self._commit(pending)
         lost = [k for k in by_key if k not in done]
         results += [self._fail(k, "the Ray pipeline returned no result for this file") for k in lost]
-        self._vectors.clear()
+        self._vectors_of.clear()
         return results
 
-    def _store(self, pending: list[_Prepared]) -> list[FileResult]:
-        """`Ingestor._store` with the vectors the workers computed (the same transaction)."""
-        records = [r for p in pending for r in p.records]
-        vectors = merge_vectors([self._vectors.get(p.path, {}) for p in pending], [len(p.records) for p in pending])
-        with self.lib.transaction():
-            for p in pending:
-                self.lib.remove_records_of(p.path)
-                self.lib.store.put_source(p.path, status=SourceStatus.OK, sha256=p.sha256, size=p.size, mtime=p.mtime,
-                                          kind=p.kind, n_records=len(p.records), error="; ".join(p.notes) or None)
-            self.lib.add_records(records, vectors)
-        self.lib.flush_if_due()
-        return [FileResult(p.path, SourceStatus.OK, len(p.records), "; ".join(p.notes)) for p in pending]
+    def _vectors(self, pending: list[_Prepared], records: list[Record]) -> Vectors:
+        """The vectors the workers computed, shifted into the batch's rows."""
+        return merge_vectors([self._vectors_of.get(p.path, {}) for p in pending], [len(p.records) for p in pending])
 
 
 def merge_vectors(parts: list[Vectors], sizes: list[int]) -> Vectors:

@@ -24,6 +24,7 @@ from typing import Sequence
 from tqdm import tqdm
 
 from ..core import Collection, HasCollection, as_collection, hooks
+from ..core.collection import Vectors
 from ..core.readers import READERS, SIZE_LIMITS, STREAMED, Document, reader_for
 from ..errors import DiskFullError, IngestError, MmragError
 from ..kinds import Modality, SourceStatus
@@ -226,9 +227,13 @@ class Ingestor:
             log.warning("a batch of %d files failed (%s); storing them one by one", len(pending), exc)
             return [r for p in pending for r in self._commit([p])]
 
+    def _vectors(self, pending: list[_Prepared], records: list[Record]) -> Vectors:
+        """The batch's vectors (embedded here; `RayIngestor` returns its workers')."""
+        return self.lib.encode_records(records)
+
     def _store(self, pending: list[_Prepared]) -> list[FileResult]:
         records = [r for p in pending for r in p.records]
-        vectors = self.lib.encode_records(records)
+        vectors = self._vectors(pending, records)
         with self.lib.transaction():
             for p in pending:
                 self.lib.remove_records_of(p.path)
