@@ -53,13 +53,15 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         return
     logging.getLogger("ray").setLevel(logging.WARNING)
     kwargs: dict[str, Any] = {"log_to_driver": False, "runtime_env": {"env_vars": worker_env()}}
-    if address:
-        log.info("connecting to the Ray cluster at %s", address)
-        ray.init(address=address, **kwargs)
-    else:
-        ray.init(num_cpus=local_cpus(num_cpus), include_dashboard=False, **kwargs)
-    try:  # Ray prints node failures to stdout; they go to stderr, so `--json` output stays parseable
-        with redirect_stdout(sys.stderr):
+    # Ray prints node failures to stdout, also while connecting and shutting down; all of it goes to
+    # stderr, so `--json` output stays parseable
+    with redirect_stdout(sys.stderr):
+        if address:
+            log.info("connecting to the Ray cluster at %s", address)
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(num_cpus=local_cpus(num_cpus), include_dashboard=False, **kwargs)
+        try:
             yield ray.cluster_resources()
-    finally:
-        ray.shutdown()
+        finally:
+            ray.shutdown()

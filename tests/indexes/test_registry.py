@@ -51,4 +51,4 @@ def test_load_index_rejects_unknown_manifest_name(tmp_path):
 def test_exports():
     assert indexes.SWITCH_AT == 50_000
     assert set(indexes.__all__) == {"VectorIndex", "FaissIndex", "ShardedIndex", "create_index", "load_index",
-                                    "register_index", "available_indexes", "SWITCH_AT"}
+                                    "register_index", "available_indexes", "SWITCH_AT", "IvfPqIndex"}
