@@ -188,6 +188,12 @@ class OpenCLIPEncoder:
         """Strings -> text tower, PIL images -> image tower; a list must hold one kind only."""
         return encode_images_or_texts(self, inputs, batch_size)
 
+    def towers(self, max_length: int | None = None) -> Any:
+        """Trainable copies of the towers (`encoders.clip_tuning`): captions (at most the context length) against
+        images; `max_length` is accepted for symmetry with text models."""
+        from .clip_tuning import clip_towers
+        return clip_towers(self)
+
     def __repr__(self) -> str:
         return f"OpenCLIPEncoder({self.name!r}, model={self.spec.model!r}, dim={self.dim}, source={self.source!r})"
 

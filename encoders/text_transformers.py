@@ -10,12 +10,15 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from .base import ModelUnavailableError, l2_normalise, query_threads, torch_threads
 from .runtime import user_models_dir
+
+if TYPE_CHECKING:
+    from .tuning import Towers
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,31 @@ class TransformersTextEncoder:
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 out[idx] = pooled.float().cpu().numpy()
         return l2_normalise(out)
+
+    def towers(self, max_length: int | None = None) -> "Towers":
+        """A trainable copy of the model for `encoders.tuning.train` (this encoder is left as it is);
+        both towers are the same network, mean-pooled and L2-normalised as in `encode`."""
+        import copy
+
+        import torch.nn.functional as F
+
+        from .tuning import Towers
+        model = copy.deepcopy(self.model).train()
+        limit = min(max_length or self.spec.max_length, self.spec.max_length)
+
+        def embed(texts: Sequence[str]):  # noqa: ANN202 - a torch tensor
+            batch = self.tokenizer([str(t) for t in texts], padding=True, truncation=True, max_length=limit,
+                                   return_tensors="pt").to(self.device)
+            hidden = model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            return F.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
+
+        def save(folder: Path) -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            model.save_pretrained(folder)
+            self.tokenizer.save_pretrained(folder)
+
+        return Towers(module=model, embed_query=embed, embed_document=embed, save=save)
 
     def count_tokens(self, text: str) -> int:
         """Number of model tokens in `text` (no truncation)."""

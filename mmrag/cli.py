@@ -31,7 +31,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 MAX_LISTED = 50  # problem files listed after an ingest
 # Feature modules that add their own subcommands: each has `register(sub, common)`, which adds its
 # parsers, and decorates its handlers with `@command` (handler name `cmd_<subcommand>`).
-EXTENSIONS: tuple[str, ...] = ("cli_video", "cli_ask", "cli_watch")
+EXTENSIONS: tuple[str, ...] = ("cli_video", "cli_ask", "cli_watch", "cli_tune")
 ENTRY_POINTS = "mmrag.commands"  # other packages' `register(sub, common)` functions
 
 
@@ -158,7 +158,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for n, sp in st["spaces"].items():
         state = "" if sp.get("available", True) else f" UNAVAILABLE: {sp.get('reason', '')}"
         pending = f", {sp['pending']} pending (mmrag reindex --space {n})" if sp["pending"] else ""
-        lines.append(f"space {n}: {sp['vectors']} vectors ({sp['encoder']}, modalities {sp['modalities']}"
+        tuned = f", tuned version {sp['version']} of {max(sp['versions'])}" if max(sp["versions"]) > 1 else ""
+        lines.append(f"space {n}: {sp['vectors']} vectors ({sp['encoder']}{tuned}, modalities {sp['modalities']}"
                      f"{pending}){state}")
     lines += [f"  {f['status']}: {f['path']}: {f['error']}" for f in st["failed"]]
     _emit(args, st, "\n".join(lines))

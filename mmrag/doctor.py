@@ -22,7 +22,7 @@ import numpy as np
 
 from indexes import create_index, load_index
 
-from .core import Collection, hooks
+from .core import Collection, hooks, versions
 from .core.collection import RUNNING
 from .core.indexing import index_dir, save_index
 from .core.readers import READERS
@@ -94,6 +94,7 @@ def _rebuild_index(c: Collection, space: str) -> str:
     ids = c.store.vector_ids(space)
     dim = c.store.vector_dim(space) or c.encoder(space).dim
     index = create_index(c.space(space).index, dim)
+    index.meta["epoch"] = versions.epoch(c.store, space)
     for start in range(0, len(ids), 4096):
         chunk = ids[start:start + 4096]
         vecs = c.store.get_vectors(space, chunk.tolist(), dim)

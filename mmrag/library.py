@@ -37,6 +37,10 @@ from .video import find_moments
 if TYPE_CHECKING:
     from PIL import Image
 
+    from encoders.tuning import TrainConfig
+
+    from .tune import Pair, TuneReport
+
 log = logging.getLogger(__name__)
 __all__ = ["Library", "LibraryBusyError"]
 
@@ -145,6 +149,26 @@ class Library:
         from .doctor import doctor
         self.core.discard_indexes()
         return doctor(self.root, repair)
+
+    def tune(self, pairs: "str | Path | Sequence[Pair] | None" = None, space: str = "text",
+             synthetic: int = 0, generator: str | None = None, feedback: bool = True, distill: bool = True,
+             config: "TrainConfig | None" = None, progress: bool | None = False) -> "TuneReport":
+        """Fine-tune the space's encoder on pairs (a JSONL file or `Pair`s), the app's feedback and
+        `synthetic` LLM-written questions; the result is a new version of the space, now serving."""
+        from .tune import load_pairs, synthetic_pairs, tune
+        given = load_pairs(pairs) if isinstance(pairs, (str, Path)) else list(pairs or [])
+        made, counts = synthetic_pairs(self.core, self.core.space(space).modalities, synthetic, generator,
+                                       progress=progress) if synthetic else ([], {})
+        return tune(self.core, [*given, *made], space, config, feedback, distill, progress, counts)
+
+    def restore(self, version: int, space: str = "text", progress: bool | None = False) -> int:
+        """Make an earlier (or later) saved version of the space's encoder serve again."""
+        from .tune import activate
+        return activate(self.core, space, version, progress)
+
+    def feedback(self, query: str, record_id: int, useful: bool = True) -> None:
+        """Mark a hit as useful (or wrong) for a query; `tune` learns from it."""
+        self.core.store.add_feedback(query, record_id, useful)
 
     def models(self) -> dict[str, dict]:
         """Each model mmrag can use here (space encoders, speech, OCR, LLMs): available, where, or why not."""

@@ -22,7 +22,7 @@ from indexes import VectorIndex
 from ..errors import ConfigError, DiskFullError, LibraryBusyError, ModelMissingError, UnknownNameError, model_missing
 from ..kinds import SpaceInput
 from ..records import Record
-from . import hooks
+from . import hooks, versions
 from .config import LibraryConfig, SpaceConfig, default_library
 from .indexing import Indexes, index_dir
 from .lock import write_lock
@@ -111,7 +111,8 @@ class Collection:
         cfg = self.space(space)
         try:
             fail_fast_offline(cfg)
-            return create_encoder(cfg.encoder, **cfg.encoder_params)
+            return create_encoder(cfg.encoder, **versions.encoder_params(self.root, self.store, space,
+                                                                          cfg.encoder_params))
         except ModelUnavailableError as exc:
             self._unavailable[space] = str(exc)
             log.warning("space %r is unavailable: %s (`mmrag models` says more)", space,

@@ -18,6 +18,7 @@ from indexes import VectorIndex, load_index
 from .index_scale import new_index, scaled
 from .rwlock import RWLock
 from .store import Store
+from .versions import epoch
 
 log = logging.getLogger(__name__)
 RECONCILE_BATCH = 4096
@@ -38,15 +39,26 @@ def open_index(root: Path, space: str, kind: str, dim: int, store: Store) -> tup
             log.warning("index %s is unreadable (%s); rebuilding it from the store", d, exc)
     if index is None:
         index = new_index(root, space, kind, dim, store)
-    if int(index.meta.get("generation", -1)) != store.generation:
+    if int(index.meta.get("generation", -1)) != store.generation or _stale_epoch(index, store, space):
         reconcile(index, store, space)
         return index, True
     return index, False
 
 
+def _stale_epoch(index: VectorIndex, store: Store, space: str) -> bool:
+    """The index holds vectors of another encoder version (`mmrag.core.versions`)."""
+    return int(index.meta.get("epoch", 0)) != epoch(store, space)
+
+
 def reconcile(index: VectorIndex, store: Store, space: str) -> tuple[int, int]:
     """Make `index` hold exactly the store's vectors for `space`; returns (added, removed)."""
     want, have = store.vector_ids(space), index.ids()
+    rebuilt = _stale_epoch(index, store, space)
+    if rebuilt:  # another encoder version: every vector changed
+        log.info("space %r: encoder version changed; rebuilding its index from the store", space)
+        index.remove(have)
+        have = np.zeros(0, dtype=np.int64)
+        index.meta["epoch"] = epoch(store, space)
     extra, missing = np.setdiff1d(have, want), np.setdiff1d(want, have)
     if len(extra):
         index.remove(extra)
@@ -54,14 +66,14 @@ def reconcile(index: VectorIndex, store: Store, space: str) -> tuple[int, int]:
         ids = missing[start:start + RECONCILE_BATCH]
         vecs = store.get_vectors(space, ids.tolist(), index.dim)
         index.add(np.stack([vecs[int(i)] for i in ids]), ids)
-    if len(extra) or len(missing):
+    if (len(extra) or len(missing)) and not rebuilt:
         log.warning("index for space %r lagged the store: added %d, removed %d", space, len(missing), len(extra))
     return len(missing), len(extra)
 
 
 def save_index(root: Path, space: str, index: VectorIndex, generation: int) -> None:
     """Save atomically, recording the store generation the index reflects."""
-    index.save(index_dir(root, space), meta={"generation": generation})
+    index.save(index_dir(root, space), meta={**index.meta, "generation": generation})
 
 
 class Indexes:

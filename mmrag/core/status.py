@@ -8,6 +8,7 @@ from encoders.runtime import offline
 
 from ..errors import ModelMissingError
 from ..kinds import SourceStatus
+from . import versions
 from .config import SpaceConfig
 
 
@@ -22,6 +23,8 @@ def collection_status(c: Any, unavailable: dict[str, str]) -> dict:
         pending = c.store.count_records(cfg.modalities) - counts["vectors"].get(name, 0)
         spaces[name] = {"encoder": cfg.encoder, "vectors": counts["vectors"].get(name, 0),
                         "modalities": cfg.modalities, "pending": max(pending, 0),
+                        "version": versions.serving(c.store, name),
+                        "versions": versions.saved_versions(c.root, name),
                         **encoder_status(cfg.encoder, **cfg.encoder_params)}
         if name in unavailable:
             spaces[name].update(available=False, reason=unavailable[name])

@@ -34,6 +34,8 @@ CREATE INDEX IF NOT EXISTS records_modality ON records(modality);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(text, tokenize='porter unicode61 remove_diacritics 2');
 CREATE TABLE IF NOT EXISTS vectors(space TEXT NOT NULL, id INTEGER NOT NULL, vec BLOB NOT NULL,
   PRIMARY KEY(space, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS feedback(query TEXT NOT NULL, id INTEGER NOT NULL, useful INTEGER NOT NULL,
+  at REAL NOT NULL, PRIMARY KEY(query, id)) WITHOUT ROWID;
 """
 
 class Store(FtsMixin):
@@ -194,6 +196,23 @@ class Store(FtsMixin):
         """Size of the space's stored vectors (None when it has none yet)."""
         row = self.db.execute("SELECT length(vec) FROM vectors WHERE space=? LIMIT 1", (space,)).fetchone()
         return row[0] // 4 if row else None
+
+    def add_feedback(self, query: str, record_id: int, useful: bool) -> None:
+        """Remember that a hit was useful (or wrong) for a query (the last judgment counts)."""
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO feedback(query, id, useful, at) VALUES(?,?,?,?)",
+                            (query, int(record_id), int(bool(useful)), time.time()))
+
+    def feedback(self) -> list[tuple[str, int, bool]]:
+        """(query, record id, useful) for every judgment whose record still exists."""
+        rows = self.db.execute("SELECT f.query, f.id, f.useful FROM feedback f JOIN records r ON r.id = f.id"
+                               " ORDER BY f.at")
+        return [(q, int(i), bool(u)) for q, i, u in rows]
+
+    def move_vectors(self, src: str, dst: str) -> None:
+        """Vectors of space `src` become those of `dst` (whose own are dropped); call in a transaction."""
+        self.db.execute("DELETE FROM vectors WHERE space=?", (dst,))
+        self.db.execute("UPDATE vectors SET space=? WHERE space=?", (dst, src))
 
     def record_ids_of(self, source: str) -> list[int]:
         """Ids of every record of one source, in insertion (reading) order."""

@@ -31,7 +31,7 @@ def evalpack_dir() -> Path:
 
 
 # Modules that register evals when imported (`@register_eval`).
-MODULES: tuple[str, ...] = ("images", "tabfact", "tatqa_retrieval", "wtq", "tatqa", "moments", "citations")
+MODULES: tuple[str, ...] = ("images", "tabfact", "tatqa_retrieval", "wtq", "tatqa", "moments", "citations", "tatqa_tune")
 
 
 def run_eval(name: str, **kwargs: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GRAPH = import_graph(ROOT)
 # Capability packages: they build on mmrag.core (and on each other, downward), never on the facade.
 CAPABILITIES = ("mmrag.ingest", "mmrag.documents", "mmrag.images", "mmrag.retrieval", "mmrag.tables",
-                "mmrag.video", "mmrag.generate", "mmrag.answer")
+                "mmrag.video", "mmrag.generate", "mmrag.answer", "mmrag.tune")
 MAX_LINES = 300
 
 
