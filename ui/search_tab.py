@@ -47,6 +47,19 @@ def make_moments(service: LibraryService, url_for: UrlFor) -> Handler:
     return moments
 
 
+def make_feedback(service: LibraryService, useful: bool) -> Handler:
+    @errors
+    def mark(message: dict | str | None, data: list | None, n: float | None) -> str:
+        text, _ = query_parts(message)
+        hits = data if isinstance(data, list) else []
+        pick = next((h for h in hits if isinstance(h, dict) and h.get("n") == int(n or 0)), None)
+        if pick is None or not isinstance(pick.get("id"), int):
+            raise UserError(f"no result {n} to mark; search first (results 1..{len(hits)})")
+        service.feedback(text, pick["id"], useful)
+        return f"result {int(n)} marked {'useful' if useful else 'wrong'} for this query (`mmrag tune` learns from it)"
+    return mark
+
+
 def refresh_videos(service: LibraryService) -> Any:
     choices = video_sources(service)
     return gr.update(choices=choices, value=choices[0] if choices else None)
@@ -68,6 +81,12 @@ def build(service: LibraryService, url_for: UrlFor) -> tuple[gr.Dropdown, Any]:
     data = gr.JSON(visible=False)
     box.submit(make_search(service, url_for), [box, mods, k, source, diverse], [results, gallery, data],
                api_name="search", **read_limits(service))
+    with gr.Row(elem_id="search-feedback"):
+        which = gr.Number(value=1, precision=0, minimum=1, label="result", scale=1)
+        good, bad = gr.Button("useful", scale=1), gr.Button("wrong", scale=1)
+        said = gr.Markdown()
+    good.click(make_feedback(service, True), [box, data, which], said, api_name="feedback_useful")
+    bad.click(make_feedback(service, False), [box, data, which], said, api_name="feedback_wrong")
     with gr.Accordion("Moments in one video", open=False, elem_id="moments"):
         with gr.Row():
             video = gr.Dropdown(label="video", choices=[], allow_custom_value=True, elem_id="moments-video")

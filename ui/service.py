@@ -127,6 +127,14 @@ class LibraryService:
                                    image=image)
         return [self.pub.hit(h) for h in hits]
 
+    def feedback(self, query: str, record_id: int, useful: bool) -> None:
+        """Remember a hit as useful (or wrong) for `query`; `mmrag tune` learns from it."""
+        if not query.strip():
+            raise UserError("search first, then mark a result")
+        check_text(query, "query")
+        with self.lock.read():
+            self.lib.feedback(query, int(record_id), bool(useful))
+
     def ask_stream(self, question: str, image: Image.Image | None = None, k: int | None = None
                    ) -> Iterator[AnswerEvent]:
         """`Library.ask_stream` events; the read lock is held while the library computes each one."""

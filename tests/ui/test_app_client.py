@@ -171,3 +171,17 @@ def test_failed_upload_is_listed_with_its_reason(client, tmp_path):
     assert "1 failed" in result and "empty-notes.txt" in result
     row = next(r for r in sources["data"] if r[0] == "library/uploads/empty-notes.txt")
     assert row[1] == "failed" and "empty" in row[4]
+
+
+def test_marking_a_result_stores_feedback_for_tune(client, corpus_library):
+    from mmrag import Library
+    query = {"text": "sourdough loaf", "files": []}
+    _, _, hits = client.predict(query, [], 3, "", False, api_name="/search")
+    said = client.predict(query, hits, 1, api_name="/feedback_useful")
+    assert "result 1 marked useful" in said
+    client.predict(query, hits, 2, api_name="/feedback_wrong")
+    with Library(corpus_library) as lib:
+        marks = {(q, i): u for q, i, u in lib.store.feedback()}
+    assert marks[("sourdough loaf", hits[0]["id"])] is True and marks[("sourdough loaf", hits[1]["id"])] is False
+    with pytest.raises(AppError, match="no result 9 to mark"):
+        client.predict(query, hits, 9, api_name="/feedback_useful")
