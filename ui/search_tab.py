@@ -53,6 +53,8 @@ def make_feedback(service: LibraryService, useful: bool) -> Handler:
         text, _ = query_parts(message)
         hits = data if isinstance(data, list) else []
         pick = next((h for h in hits if isinstance(h, dict) and h.get("n") == int(n or 0)), None)
+        if not text.strip():
+            raise UserError("search first, then mark a result")
         if pick is None or not isinstance(pick.get("id"), int):
             raise UserError(f"no result {n} to mark; search first (results 1..{len(hits)})")
         service.feedback(text, pick["id"], useful)

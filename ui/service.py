@@ -16,20 +16,8 @@ from typing import Iterator, Sequence
 
 from PIL import Image, ImageOps
 
-from mmrag import (
-    Answer,
-    AnswerEvent,
-    BadQueryError,
-    Evidence,
-    Hit,
-    IngestReport,
-    Library,
-    LibraryBusyError,
-    Moment,
-    RecordKind,
-    RWLock,
-    supported_extensions,
-)
+from mmrag import (Answer, AnswerEvent, BadQueryError, Evidence, Hit, IngestReport, Library, LibraryBusyError, Moment,
+                   RecordKind, RWLock, supported_extensions)
 
 from . import paths
 from .publish import Publisher
@@ -129,11 +117,8 @@ class LibraryService:
 
     def feedback(self, query: str, record_id: int, useful: bool) -> None:
         """Remember a hit as useful (or wrong) for `query`; `mmrag tune` learns from it."""
-        if not query.strip():
-            raise UserError("search first, then mark a result")
-        check_text(query, "query")
         with self.lock.read():
-            self.lib.feedback(query, int(record_id), bool(useful))
+            self.lib.feedback(check_text(query, "query"), int(record_id), bool(useful))
 
     def ask_stream(self, question: str, image: Image.Image | None = None, k: int | None = None
                    ) -> Iterator[AnswerEvent]:

@@ -57,9 +57,9 @@ def next_version(root: Path, space: str) -> int:
     return max(saved_versions(root, space)) + 1
 
 
-def encoder_params(root: Path, store: Store, space: str, params: dict) -> dict:
-    """The encoder parameters of the serving version: a tuned version loads from its folder."""
-    version = serving(store, space)
+def encoder_params(root: Path, store: Store, space: str, params: dict, version: int | None = None) -> dict:
+    """The encoder parameters of `version` (default: the serving one): a tuned version loads from its folder."""
+    version = serving(store, space) if version is None else version
     return params if version == 1 else {**params, "path": str(model_dir(root, space, version))}
 
 

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from encoders.tuning import TrainConfig
 
+from ..errors import ConfigError
 from ..library import Library
 from ..tune import Pair
 from . import register_eval
@@ -64,7 +65,6 @@ def tatqa_tune(split: str = "test", limit: int | None = None, dataset: str | Non
     """R@k before and after `tune`, with labelled dev pairs and with synthetic pairs only."""
     variants = [dataset] if dataset else list(VARIANTS)
     if bad := set(variants) - set(VARIANTS):
-        from ..errors import ConfigError
         raise ConfigError(f"unknown --dataset {sorted(bad)}; valid: {', '.join(VARIANTS)}")
     contexts = load_contexts(split)
     questions = [(q["question"], f"tatqa:{c['table']['uid']}") for c in contexts for q in c["questions"]]

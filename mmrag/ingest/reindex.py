@@ -19,7 +19,7 @@ from ..records import Record
 log = logging.getLogger(__name__)
 
 
-def _input(lib: Collection, space: str, rec: Record) -> Any:
+def record_input(lib: Collection, space: str, rec: Record) -> Any:
     """What the space's encoder reads from `rec`: its text, or its pixels read again."""
     if lib.spaces[space].input != SpaceInput.IMAGE:
         return rec.text
@@ -43,7 +43,7 @@ def reindex(library: Collection | HasCollection, space: str, batch: int = 32,
             ids, inputs = [], []
             for rec in lib.store.get_records(todo[start:start + batch]).values():
                 try:
-                    inputs.append(_input(lib, space, rec))
+                    inputs.append(record_input(lib, space, rec))
                     ids.append(int(rec.id))
                 except (MmragError, OSError) as exc:
                     log.error("%s: cannot re-read for space %s: %s", rec.source, space, exc)

@@ -22,8 +22,9 @@ from tqdm import tqdm
 from encoders import create_encoder
 from encoders.tuning import Example, TrainConfig, train
 
-from ..core import Collection, hooks, versions
+from ..core import Collection, versions
 from ..errors import ConfigError, MmragError
+from ..ingest.reindex import record_input
 from ..kinds import SpaceInput
 from ..retrieval import search
 from .pairs import Pair, feedback_pairs
@@ -54,7 +55,7 @@ def _positive(c: Collection, space: str, pair: Pair) -> tuple[Any, int | None, s
         rec = c.store.get_records([pair.id]).get(pair.id)
         if rec is None:
             raise ConfigError(f"pair {pair.query!r}: record id {pair.id} is not in the library")
-        return (hooks.record_input(c, rec) if image_space else rec.text), int(rec.id), rec.source
+        return record_input(c, space, rec), int(rec.id), rec.source
     if pair.image is not None:
         from PIL import Image
         with Image.open(pair.image) as im:
@@ -74,8 +75,7 @@ def _example(c: Collection, space: str, pair: Pair, wrong: set[int], distill: bo
         [h for h in hits if int(h.record.id) != pid and h.record.source != psource and h.record.text != positive]
     for h in picked[:1]:
         first_neg = int(h.record.id)
-        negatives.append(hooks.record_input(c, h.record) if c.space(space).input == SpaceInput.IMAGE
-                         else h.record.text)
+        negatives.append(record_input(c, space, h.record))
     margin = None
     if distill and pid in scores and first_neg in scores and not pair.negatives:
         margin = min(1.0, max(0.0, scores[pid] - scores[first_neg]))
@@ -98,9 +98,7 @@ def examples_for(c: Collection, space: str, pairs: Sequence[Pair], wrong: dict[s
 def stage(c: Collection, space: str, version: int, batch: int = 64, progress: bool | None = None) -> int:
     """Embed the space's records with `version` into its staged vectors (only those still missing)."""
     cfg = c.space(space)
-    params = cfg.encoder_params if version == 1 else \
-        {**cfg.encoder_params, "path": str(versions.model_dir(c.root, space, version))}
-    encoder = create_encoder(cfg.encoder, **params)
+    encoder = create_encoder(cfg.encoder, **versions.encoder_params(c.root, c.store, space, cfg.encoder_params, version))
     name = versions.staged(space, version)
     have = set(c.store.vector_ids(name).tolist())
     todo = [i for i in c.store.filter_ids(cfg.modalities).tolist() if i not in have]
@@ -110,7 +108,7 @@ def stage(c: Collection, space: str, version: int, batch: int = 64, progress: bo
         ids, inputs = [], []
         for rec in c.store.get_records(todo[start:start + batch]).values():
             try:
-                inputs.append(rec.text if cfg.input != SpaceInput.IMAGE else hooks.record_input(c, rec))
+                inputs.append(record_input(c, space, rec))
                 ids.append(int(rec.id))
             except (MmragError, OSError) as exc:
                 log.error("%s: cannot re-read for space %s: %s", rec.source, space, exc)
