@@ -9,7 +9,7 @@ from mmrag import Evidence
 
 from . import render
 from .service import LibraryService, UserError, load_query_image
-from .web import Handler, UrlFor, errors, query_parts, read_limits
+from .web import PAGE_ONLY, Handler, UrlFor, errors, query_parts, read_limits
 
 MODALITIES = ["text", "image", "video", "table"]
 VIDEO_KINDS = ("video",)
@@ -87,8 +87,9 @@ def build(service: LibraryService, url_for: UrlFor) -> tuple[gr.Dropdown, Any]:
         which = gr.Number(value=1, precision=0, minimum=1, label="result", scale=1)
         good, bad = gr.Button("useful", scale=1), gr.Button("wrong", scale=1)
         said = gr.Markdown()
-    good.click(make_feedback(service, True), [box, data, which], said, api_name="feedback_useful")
-    bad.click(make_feedback(service, False), [box, data, which], said, api_name="feedback_wrong")
+    good.click(make_feedback(service, True), [box, data, which], said, api_name="feedback_useful",
+               **PAGE_ONLY)
+    bad.click(make_feedback(service, False), [box, data, which], said, api_name="feedback_wrong", **PAGE_ONLY)
     with gr.Accordion("Moments in one video", open=False, elem_id="moments"):
         with gr.Row():
             video = gr.Dropdown(label="video", choices=[], allow_custom_value=True, elem_id="moments-video")
