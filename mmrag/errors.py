@@ -77,6 +77,10 @@ class LibraryDamagedError(MmragError, RuntimeError):
     """A library file that cannot be read; the message names the file and `mmrag doctor`."""
 
 
+class ArchiveError(MmragError, ValueError):
+    """An export archive that cannot be read or imported (not an mmrag export, damaged, unsafe member)."""
+
+
 class IngestError(MmragError):
     """A file that cannot be ingested; the message says why and what to do."""
 

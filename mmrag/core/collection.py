@@ -27,6 +27,7 @@ from .config import LibraryConfig, SpaceConfig, default_library
 from .indexing import Indexes, index_dir
 from .lock import write_lock
 from .recovery import RUNNING, recover, running  # noqa: F401 - RUNNING: the store key
+from .relocate import relocate
 from .status import collection_status, fail_fast_offline
 from .store import Store
 
@@ -61,6 +62,7 @@ class Collection:
         self._last_flush = time.monotonic()
         self._unavailable: dict[str, str] = {}
         recover(self)
+        relocate(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> "Collection":

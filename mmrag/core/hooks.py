@@ -8,7 +8,9 @@
   record references (a crash between writing it and the commit);
 * **missing parts**: `fn(collection)` names sources whose records reference something that is gone;
 * **record inputs**: `fn(collection, record)` re-reads what a space's encoder needs for a record of
-  one modality (`mmrag reindex`: the image file, a video frame).
+  one modality (`mmrag reindex`: the image file, a video frame);
+* **relocated**: `fn(collection, old, new)` after the library folder moved from `old` to `new` (the
+  tables package renames the sources of its DuckDB tables).
 
 File readers have their own registry in `mmrag.core.readers`. Hooks receive the `Collection` as their
 first argument (typed `Any` here: the collection imports this module, not the other way round).
@@ -52,6 +54,7 @@ _SWEEPERS: dict[str, SweepFn] = {}
 _MISSING: dict[str, MissingFn] = {}
 _HIT_PROCESSORS: list[HitProcessor] = []
 _RECORD_INPUTS: dict[str, RecordInputFn] = {}
+_RELOCATED: list[Callable[[Any, str, str], None]] = []
 
 
 def on_source_removed(fn: SourceRemovedFn) -> SourceRemovedFn:
@@ -137,3 +140,16 @@ def record_input(collection: Any, record: Record) -> Any:
     if record.modality not in _RECORD_INPUTS:
         raise UnknownNameError("modality to re-read", str(record.modality), sorted(_RECORD_INPUTS))
     return _RECORD_INPUTS[record.modality](collection, record)
+
+
+def on_relocated(fn: Callable[[Any, str, str], None]) -> Callable[[Any, str, str], None]:
+    """Register `fn(collection, old_prefix, new_prefix)`: sources under the moved library folder."""
+    if fn not in _RELOCATED:
+        _RELOCATED.append(fn)
+    return fn
+
+
+def relocated(collection: Any, old: str, new: str) -> None:
+    """Run every relocation hook (a failure propagates: the move is then retried on the next open)."""
+    for fn in _RELOCATED:
+        fn(collection, old, new)

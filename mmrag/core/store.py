@@ -135,6 +135,15 @@ class Store(FtsMixin):
             self.db.execute("DELETE FROM sources WHERE path=?", (path,))
         return ids
 
+    def move_sources(self, old: str, new: str) -> int:
+        """Sources (and their records) under the folder `old` now live under `new`; in a transaction."""
+        n = len(old) + 1
+        cur = self.db.execute("UPDATE OR IGNORE sources SET path = ? || substr(path, ?) WHERE substr(path, 1, ?) = ?",
+                              (new, n, len(old), old))
+        self.db.execute("UPDATE records SET source = ? || substr(source, ?) WHERE substr(source, 1, ?) = ?",
+                        (new, n, len(old), old))
+        return cur.rowcount
+
     # -- records ----------------------------------------------------------------------------
     def delete_records_of(self, source: str) -> list[int]:
         ids = [r[0] for r in self.db.execute("SELECT id FROM records WHERE source=?", (source,))]

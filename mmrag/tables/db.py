@@ -189,6 +189,12 @@ class TableDB:
             log.info("dropped %d table(s) of %s", len(ids), source)
         return ids
 
+    def move_sources(self, old: str, new: str) -> None:
+        """Tables loaded from files under the folder `old` now name them under `new`."""
+        with self._writer() as con:
+            con.execute(f"UPDATE {META} SET source = ? || substr(source, ?) WHERE starts_with(source, ?)",
+                        [new, len(old) + 1, old])
+
     def sweep(self, keep: set[str], dry_run: bool = False) -> list[str]:
         """Drop every table whose id is not in `keep`, and the halves of tables a crash left behind (a
         `_raw` or typed copy without its metadata row, or a metadata row without its tables); with

@@ -57,6 +57,14 @@ def _drop_tables(collection: Any, source: str, sha256: str | None) -> None:
     drop_source_tables(collection.root, source)
 
 
+@hooks.on_relocated
+def _relocate_tables(collection: Any, old: str, new: str) -> None:
+    path = Path(collection.root) / TABLES_FILE
+    if path.is_file():
+        with TableDB(path) as db:
+            db.move_sources(old, new)
+
+
 @hooks.register_sweeper("tables")
 def sweep_tables(collection: Any, dry_run: bool) -> list[str]:
     """Tables in tables.duckdb that no committed record names (a crash before the commit, or the old
