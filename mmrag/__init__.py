@@ -11,6 +11,7 @@ from .core.readers import supported_extensions
 from .core.rwlock import RWLock
 from .core.text import QUERY_STOPWORDS
 from .errors import (
+                     ArchiveError,
                      BadOptionError,
                      BadQueryError,
                      ConfigError,
@@ -29,7 +30,7 @@ from .records import Answer, AnswerEvent, Evidence, Hit, Moment, Record
 from .retrieval import SearchOptions
 
 __version__ = "0.1.0"
-__all__ = ["Answer", "AnswerEvent", "AskOptions", "BadOptionError", "SearchOptions", "BadQueryError", "ConfigError", "DependencyMissingError", "EventKind", "Evidence", "Fusion", "Hit",
+__all__ = ["Answer", "AnswerEvent", "ArchiveError", "AskOptions", "BadOptionError", "SearchOptions", "BadQueryError", "ConfigError", "DependencyMissingError", "EventKind", "Evidence", "Fusion", "Hit",
            "IngestError", "Ingestor", "IngestReport", "Library", "LibraryBusyError", "LibraryConfig",
            "LibraryDamagedError", "MmragError", "Modality", "ModelMissingError", "Moment", "QUERY_STOPWORDS",
            "Record", "RecordKind", "RWLock", "SourceStatus", "SpaceConfig", "UnknownNameError", "default_library",

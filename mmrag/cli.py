@@ -31,7 +31,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 MAX_LISTED = 50  # problem files listed after an ingest
 # Feature modules that add their own subcommands: each has `register(sub, common)`, which adds its
 # parsers, and decorates its handlers with `@command` (handler name `cmd_<subcommand>`).
-EXTENSIONS: tuple[str, ...] = ("cli_video", "cli_ask", "cli_watch", "cli_tune")
+EXTENSIONS: tuple[str, ...] = ("cli_video", "cli_ask", "cli_watch", "cli_tune", "cli_archive")
 ENTRY_POINTS = "mmrag.commands"  # other packages' `register(sub, common)` functions
 
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from encoders.tuning import TrainConfig
 
+    from .core.archive import ArchiveReport
     from .tune import Pair, TuneReport
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,18 @@ class Library:
         from .doctor import doctor
         self.core.discard_indexes()
         return doctor(self.root, repair)
+
+    def export(self, archive: str | Path) -> "ArchiveReport":
+        """Write the whole library to a checked `.tar.gz` (see `mmrag.core.archive`)."""
+        from .core.archive import export_library
+        return export_library(self.core, archive)
+
+    @classmethod
+    def import_archive(cls, archive: str | Path, root: str | Path) -> "Library":
+        """Restore an export into the new or empty folder `root` and open it there."""
+        from .core.archive import import_library
+        import_library(archive, root)
+        return cls(root)
 
     def tune(self, pairs: "str | Path | Sequence[Pair] | None" = None, space: str = "text",
              synthetic: int = 0, generator: str | None = None, feedback: bool = True, distill: bool = True,

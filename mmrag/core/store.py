@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -60,6 +60,11 @@ class Store(FtsMixin):
 
     def close(self) -> None:
         self.db.close()
+
+    def snapshot(self, path: str | Path) -> None:
+        """A consistent copy of the whole store (WAL included) at `path`, by SQLite's backup API."""
+        with closing(sqlite3.connect(path)) as dst:
+            self.db.backup(dst)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -79,3 +79,20 @@ def test_cli_image_query_falls_back_to_ocr_without_clip(tmp_path):
 def test_cli_search_needs_query_or_image(tmp_path):
     r = run("search", lib=tmp_path / "lib")
     assert r.returncode == 2 and "QUERY" in r.stderr
+
+
+def test_cli_export_import_round_trip(tmp_path):
+    lib, docs = tmp_path / "lib", tmp_path / "lib" / "docs"
+    docs.mkdir(parents=True)
+    (docs / "kite.md").write_text("A kite flies best in a steady wind of twenty kilometres per hour.")
+    assert run("ingest", str(docs / "kite.md"), "--text-encoder", "hash", lib=lib).returncode == 0
+    r = run("export", str(tmp_path / "lib.tar.gz"), "--json", lib=lib)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["outside"] == 0
+    r = run("import", str(tmp_path / "lib.tar.gz"), "--json", lib=tmp_path / "copy")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["doctor"]["ok"]
+    hits = json.loads(run("search", "kite wind", "--json", lib=tmp_path / "copy").stdout)["hits"]
+    assert hits[0]["source"] == str((tmp_path / "copy" / "docs" / "kite.md").resolve())
+    again = run("import", str(tmp_path / "lib.tar.gz"), lib=tmp_path / "copy")
+    assert again.returncode == 2 and "not empty" in again.stderr
