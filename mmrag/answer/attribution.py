@@ -63,11 +63,13 @@ def names(text: str) -> set[str]:
     out = set()
     for sent in _SENT.split(text):
         for m in _NAME.finditer(sent):
-            if m.start() > 0 and m.group(1).lower() not in _NOT_NAMES:
-                out.add(m.group(1).lower())
+            name = _POSSESSIVE.sub("", m.group(1)).lower()  # "Instruments'" and "Anna's" are names too
+            if m.start() > 0 and name and name not in _NOT_NAMES:
+                out.add(name)
     return out
 
 
+_POSSESSIVE = re.compile(r"(?:['’]s?|-)+$")
 _NOT_NAMES = frozenset("i the a an it this that these those in on at of for and or but".split())
 
 

@@ -82,3 +82,13 @@ def test_finish_strict_refuses_unsupported_answers():
     done = finish("Mount Everest is 8849 metres high.", evidence, blocks, strict=True)
     assert done.text == "The evidence does not answer this question." and done.citations == []
     assert done.meta["unsupported_draft"].startswith("Mount Everest")
+
+
+def test_a_possessive_name_is_supported_by_the_plain_name():
+    """"Northwind Instruments' revenue" is backed by a report naming Northwind Instruments (seen in eval citations)."""
+    from mmrag.answer.attribution import check_citations, names
+    assert names("The revenue of Northwind Instruments' lab and Anna’s bakery") >= {"instruments", "anna", "northwind"}
+    blocks = {1: "Northwind Instruments: third-quarter report. Revenue for the quarter was 48.2 million euros.",
+              2: "The orchard has two hundred apple trees."}
+    out = check_citations("Northwind Instruments' revenue for the third quarter was 48.2 million euros.", blocks)
+    assert out.added == [1] and "[1]" in out.text and out.unsupported == []
