@@ -114,6 +114,7 @@ def main() -> None:
     }
     res["hybrid_vs_raw_p50"] = round(res["mmrag_hybrid_p50_ms"] / res["raw_faiss_p50_ms"], 2)
     res["dense_vs_raw_p50"] = round(res["mmrag_dense_p50_ms"] / res["raw_faiss_p50_ms"], 2)
+    res["hybrid_vs_dense_p95"] = round(res["mmrag_hybrid_p95_ms"] / res["mmrag_dense_p95_ms"], 2)
     lib.close()
     print(json.dumps(res, indent=2))
 

@@ -46,9 +46,11 @@ class FtsMixin:
         out: dict[int, float] = {}
         if not query:
             return out
-        for chunk in _chunks([int(i) for i in ids], 500):
+        # `+rowid`: the id test runs on each matched row. A bare `rowid IN (...)` is handed to FTS5 as one
+        # lookup per id, and each lookup recounts every term's documents for bm25() (10x slower at 159k rows).
+        for chunk in _chunks([int(i) for i in ids], 20_000):
             marks = ",".join("?" * len(chunk))
-            sql = f"SELECT rowid, -bm25(fts) FROM fts WHERE fts MATCH ? AND rowid IN ({marks})"
+            sql = f"SELECT rowid, -bm25(fts) FROM fts WHERE fts MATCH ? AND +rowid IN ({marks})"
             out.update({int(i): float(x) for i, x in self.db.execute(sql, [query, *chunk])})
         return out
 

@@ -20,6 +20,9 @@ from ..core import Collection
 from ..core.text import STOPWORDS, tokens
 
 COMMON_SHARE = 0.2
+# Postings one FTS5 query may read, most common terms left out first (0: no limit). Off by default: at 240k
+# records it cut BM25 p95 4x but lost R@1 (benchmarks/RESULTS.md, "Lexical search at scale").
+MAX_POSTINGS = 0
 _CACHE_TERMS = 20_000
 
 
@@ -79,7 +82,25 @@ def lexical_query(lib: Collection, text: str, extra_terms: Sequence[str] = ()) -
     common = [t for t in terms if df[t] > COMMON_SHARE * n]
     if len(common) < len([t for t in terms if df[t]]):
         q.dropped = common
+    q.dropped += over_budget([t for t in terms if t not in q.dropped and df[t]], df)
     return q
+
+
+def over_budget(terms: Sequence[str], df: dict[str, int], budget: int | None = None) -> list[str]:
+    """The most common of `terms` to leave out so that FTS5 reads at most `budget` postings (the rarest term is
+    always kept). FTS5 scores every row that holds any term of an OR query, so its time grows with the
+    postings read. Dropping terms changes the ranking: it is a trade of quality for time."""
+    budget = MAX_POSTINGS if budget is None else budget
+    if budget <= 0:
+        return []
+    kept = sorted(terms, key=lambda t: df[t])
+    total = sum(df[t] for t in kept)
+    dropped = []
+    while len(kept) > 1 and total > budget:
+        t = kept.pop()
+        total -= df[t]
+        dropped.append(t)
+    return dropped
 
 
 def normalised(scores: Sequence[tuple[int, float]] | dict[int, float], q: LexicalQuery) -> dict[int, float]:

@@ -65,3 +65,18 @@ def test_filters(tmp_path):
 def test_fts_query_drops_stopwords_and_quotes():
     assert fts_query('what is "the" fox?') == '"fox"'
     assert fts_query("the") == '"the"'
+
+
+def test_bm25_of_given_ids_equals_the_full_ranking(tmp_path):
+    """Scores of chosen records are the scores the top-k query gives them; records without a match are left out."""
+    st = Store(tmp_path / "s.sqlite")
+    words = ["harbour", "ferry", "lantern", "granite", "orchard"]
+    recs = [_rec(" ".join(words[j] for j in range(5) if (i >> j) & 1) + f" filler{i}", source=f"/{i}.txt")
+            for i in range(1, 32)]
+    ids = st.add_records(recs, {})
+    q = fts_query("harbour ferry orchard")
+    full = dict(st.bm25(q, 100))
+    chosen = ids[::3]
+    got = st.bm25_of(q, chosen)
+    assert got and set(got) == {i for i in chosen if i in full}
+    assert all(got[i] == pytest.approx(full[i]) for i in got)
