@@ -18,7 +18,8 @@ from ..kinds import EventKind, Modality
 from ..records import Answer, AnswerEvent, Evidence, Hit
 from ..retrieval import SearchOptions, search, search_options
 from .citations import CitationFilter
-from .evidence import dedupe_hits, number_evidence
+from .evidence import dedupe_hits, number_evidence, relevant_hits
+from .focus import FOCUS_CHARS, focus_blocks
 from .generation import build_prompt, finish, render_blocks, stream_reply
 from .multistep import gather
 from .prompts import answer_messages
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 NOTHING = "The library has nothing on this question."
+MIN_SCORE_RATIO = 0.25
 
 
 @dataclass
@@ -51,6 +53,8 @@ class AskOptions:
     example: bool = True
     instructions: str = ""
     evidence_order: str = "score"  # or "reading": sources by best rank, each in reading (record) order
+    min_score_ratio: float = MIN_SCORE_RATIO  # evidence scoring under this share of the best hit's is left out
+    focus_chars: int = FOCUS_CHARS  # an LLM reads of each long text block its sentences on the question (0: all)
 
 
 @dataclass
@@ -108,6 +112,7 @@ def collect(lib: Collection, st: State, o: Options) -> None:
     """Search, dedupe, put a table-query result first when it applies, and run follow-up steps."""
     st.hits = search(lib, st.question, k=o.k, **search_options(o.search_options, image=o.image).kwargs())
     kept = order_hits(dedupe_hits(st.hits), o.evidence_order)
+    shown = order_hits(dedupe_hits(relevant_hits(st.hits, o.min_score_ratio)), o.evidence_order)
     table_ev = None
     st.timings["retrieve_s"] = time.perf_counter() - st.t0
     if o.table_qa and kept:
@@ -115,7 +120,7 @@ def collect(lib: Collection, st: State, o: Options) -> None:
         if "table_qa_s" in info:
             st.timings["table_qa_s"] = info.pop("table_qa_s")
         st.meta.update(info)
-    st.evidence = number_evidence(kept, start=2 if table_ev else 1)
+    st.evidence = number_evidence(shown, start=2 if table_ev else 1)
     if table_ev is not None:
         table_ev.n = 1
         st.evidence.insert(0, table_ev)
@@ -132,6 +137,8 @@ def respond(lib: Collection, st: State, o: Options) -> Iterator[AnswerEvent]:
     t1 = time.perf_counter()
     gen, vision = st.gen, st.gen.kind == "vision" and o.image is not None
     blocks = render_blocks(st.evidence, lib, gen)
+    if gen.kind != "extractive":
+        blocks = focus_blocks(blocks, st.question, o.focus_chars)
     q = st.question + (f"\n{o.instructions}" if o.instructions else "")
     if o.image is not None and gen.kind != "vision" and (words := _image_text(o.image)):
         q += f"\n(The question comes with an image; its text reads: {words})"
@@ -190,6 +197,8 @@ def ask_stream(lib: Collection, question: str, options: "AskOptions | Mapping[st
     searches), table_qa (SQL over retrieved tables), table_llm (the LLM for SQL when the generator
     is extractive), enforce_citations (the citation pass), strict (refuse when nothing supports the
     answer), example (the worked example in the prompt), instructions (added after the question),
+    min_score_ratio (evidence under this share of the best hit's score is left out), focus_chars
+    (an LLM reads of each longer text block only its sentences on the question; `mmrag.answer.focus`),
     search_options and table_options (passed on).
     """
     o = ask_options(options, **overrides)

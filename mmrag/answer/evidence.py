@@ -79,6 +79,16 @@ def dedupe_hits(hits: Sequence[Hit]) -> list[Hit]:
     return out
 
 
+def relevant_hits(hits: Sequence[Hit], ratio: float, keep: int = 1) -> list[Hit]:
+    """Hits scoring at least `ratio` x the best score (the first `keep` always): with adaptive fusion a hit's score
+    is its cosine plus its weighted share of the query's BM25 evidence, so a far weaker hit is noise that only
+    lengthens the prompt. ratio <= 0, or a best score <= 0, keeps them all."""
+    best = max((h.score for h in hits), default=0.0)
+    if ratio <= 0 or best <= 0:
+        return list(hits)
+    return [h for i, h in enumerate(hits) if i < keep or h.score >= ratio * best]
+
+
 def number_evidence(hits: Sequence[Hit], start: int = 1) -> list[Evidence]:
     """Evidence numbered from `start`, in the hits' (fused-score) order."""
     return [Evidence(n=start + i, hit=h) for i, h in enumerate(hits)]

@@ -45,3 +45,14 @@ def test_image_block_for_text_models_has_metadata(tmp_path):
     block = render_block(Evidence(1, Hit(rec, 1.0)), None, vision=False)
     assert block.header == "[1] image cafe.jpg (640x480, 2024:05:01, Pixel)" and block.body == "image: cafe receipt"
     assert block.images == []
+
+
+def test_far_weaker_hits_are_left_out_of_the_evidence():
+    from mmrag.answer.evidence import relevant_hits
+    from mmrag.records import Hit, Record
+    hits = [Hit(Record("text", f"/{i}.txt", {}, f"t{i}"), s) for i, s in enumerate([1.5, 0.9, 0.3, 0.1])]
+    assert [h.score for h in relevant_hits(hits, 0.25)] == [1.5, 0.9]
+    assert len(relevant_hits(hits, 0.0)) == 4  # off
+    assert [h.score for h in relevant_hits(hits, 0.99, keep=2)] == [1.5, 0.9]  # the first `keep` stay
+    flat = [Hit(h.record, -0.2) for h in hits]
+    assert len(relevant_hits(flat, 0.25)) == 4  # no positive best score: nothing to compare with
