@@ -1,6 +1,6 @@
 """Where the seconds of an answer go: `Library.ask` with the defaults, per question, against a bare LLM call.
 
-    python benchmarks/bench_ask.py [--generator auto|NAME] [--library DIR] [--json]
+    python benchmarks/bench_ask.py [--generator auto|NAME] [--library DIR] [--whole-evidence] [--json]
 
 Over a library of samples/corpus (built in a temp folder unless --library names one), it asks the demo's
 questions (text, OCR, video transcript, table) with the defaults a user gets and prints, per question:
@@ -60,9 +60,12 @@ def bare_call(gen: Any, prompt: Any, max_tokens: int, cold: bool) -> float:
     return time.perf_counter() - t0
 
 
-def one(lib: Any, gen: Any, rec: PromptRecorder, kind: str, question: str) -> dict[str, Any]:
+WHOLE = {"focus_chars": 0, "min_score_ratio": 0.0}  # --whole-evidence: every hit, whole (the earlier default)
+
+
+def one(lib: Any, gen: Any, rec: PromptRecorder, kind: str, question: str, options: dict) -> dict[str, Any]:
     rec.prompt = None
-    answer = lib.ask(question, generator=gen)
+    answer = lib.ask(question, generator=gen, **options)
     t = answer.timings
     row: dict[str, Any] = {"kind": kind, "question": question, "model": answer.model,
                            "prompt_tokens": answer.meta.get("prompt_tokens"),
@@ -83,16 +86,16 @@ def build_library(path: Path) -> None:
         lib.ingest([ROOT / "samples" / "corpus"], progress=False)
 
 
-def run(library: Path, generator: str | None) -> dict[str, Any]:
+def run(library: Path, generator: str | None, options: dict) -> dict[str, Any]:
     from mmrag import Library
     from mmrag.generate import create_generator
     gen = create_generator(generator)
     rec = PromptRecorder(gen)
     rows = []
     with Library(library) as lib:
-        lib.ask(WARM_UP, generator=gen)
+        lib.ask(WARM_UP, generator=gen, **options)
         for kind, q in QUESTIONS:
-            rows.append(row := one(lib, gen, rec, kind, q))
+            rows.append(row := one(lib, gen, rec, kind, q, options))
             print(json.dumps(row), file=sys.stderr, flush=True)
     totals = [r["total_s"] for r in rows if r["kind"] != "table"]
     return {"model": gen.name, "threads": getattr(gen, "n_threads", None), "rows": rows,
@@ -115,6 +118,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--generator", default=None, help="generator name (default: what a user gets, 'auto')")
     ap.add_argument("--library", default=None, help="an existing library of samples/corpus")
+    ap.add_argument("--whole-evidence", action="store_true", help="baseline: every hit given whole to the model")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -122,7 +126,7 @@ def main() -> None:
         library = Path(args.library) if args.library else Path(tmp) / "lib"
         if not args.library:
             build_library(library)
-        result = run(library, args.generator)
+        result = run(library, args.generator, WHOLE if args.whole_evidence else {})
     print(json.dumps(result) if args.json else "", end="\n" if args.json else "")
     if not args.json:
         show(result)
