@@ -162,7 +162,8 @@ def respond(lib: Collection, st: State, o: Options) -> Iterator[AnswerEvent]:
     if out := filt.flush():
         yield AnswerEvent(EventKind.TOKEN, text=out)
     st.timings["generate_s"] = time.perf_counter() - t1
-    done = finish("".join(raw), st.evidence, blocks, enforce=o.enforce_citations, strict=o.strict, encode=encode)
+    done = finish("".join(raw), st.evidence, blocks, enforce=o.enforce_citations, strict=o.strict, encode=encode,
+                  question=st.question)
     st.timings["total_s"] = time.perf_counter() - st.t0
     yield AnswerEvent(EventKind.ANSWER, answer=Answer(done.text, citations=done.citations, hits=st.hits, model=gen.name,
                                               timings=st.timings, evidence=list(st.evidence),

@@ -10,7 +10,8 @@ against the others:
   with the best cosine between the sentence and one of the block's sentences when the library's text
   encoder is given.
 
-A block supports a sentence when it holds every key fact and at least a third of the wording (key facts
+Numbers and names the question itself holds are its frame, not claims ("the top 10 of stage 14"), and need
+no support. A block supports a sentence when it holds every key fact and at least a third of the wording (key facts
 carry a sentence), or, for a sentence without key facts, half of the wording. A sentence's citations are
 kept when the blocks they name, together, support it, each one only if it is needed (as in ALCE's citation
 precision: it supports the sentence alone, or it holds a key fact or word of the sentence that no other
@@ -97,17 +98,27 @@ def prepare(blocks: Mapping[int, str], encode: Encode | None = None) -> list[Uni
     return units
 
 
-def _facts(sentence: str) -> tuple[set[float], set[str], list[str]]:
-    return numbers(sentence), names(sentence), [w for w in content_words(sentence) if not w[0].isdigit()]
+Given = tuple[set[float], set[str]]  # the question's own numbers and names: the frame of an answer, not its claims
+NOTHING_GIVEN: Given = (set(), set())
+
+
+def given_facts(question: str) -> Given:
+    return numbers(question), names(question)
+
+
+def _facts(sentence: str, given: Given = NOTHING_GIVEN) -> tuple[set[float], set[str], list[str]]:
+    nums = {v for v in numbers(sentence) if not any(math.isclose(v, g, rel_tol=1e-6) for g in given[0])}
+    return nums, names(sentence) - given[1], [w for w in content_words(sentence) if not w[0].isdigit()]
 
 
 def _has_number(unit: Unit, v: float) -> bool:
     return any(math.isclose(v, w, rel_tol=1e-6, abs_tol=1e-9) for w in unit.nums)
 
 
-def coverage(sentence: str, unit: Unit, qvec: np.ndarray | None = None) -> tuple[float, float, bool]:
+def coverage(sentence: str, unit: Unit, qvec: np.ndarray | None = None, given: Given = NOTHING_GIVEN
+             ) -> tuple[float, float, bool]:
     """(share of key facts found, wording score, whether there are key facts) of `sentence` in `unit`."""
-    nums, nms, words = _facts(sentence)
+    nums, nms, words = _facts(sentence, given)
     wording = sum(w in unit.words for w in words) / len(words) if words else 0.0
     if qvec is not None and unit.vecs is not None and len(unit.vecs):
         wording = max(wording, 0.5 * wording + 0.5 * max(float(np.max(unit.vecs @ qvec)), 0.0))
@@ -116,17 +127,17 @@ def coverage(sentence: str, unit: Unit, qvec: np.ndarray | None = None) -> tuple
     return (found / keys if keys else 1.0), wording, bool(keys)
 
 
-def support(sentence: str, unit: Unit, qvec: np.ndarray | None = None) -> float:
+def support(sentence: str, unit: Unit, qvec: np.ndarray | None = None, given: Given = NOTHING_GIVEN) -> float:
     """How well `unit` supports `sentence`: >= THRESHOLD when it does (see the module docstring); the value
     ranks blocks (key facts first, then wording)."""
-    keys, wording, has_keys = coverage(sentence, unit, qvec)
+    keys, wording, has_keys = coverage(sentence, unit, qvec, given)
     ok = keys == 1.0 and wording >= (1 / 3 if has_keys else 0.5)
     return (THRESHOLD + 0.25 * keys + 0.25 * wording) if ok else THRESHOLD * (0.5 * keys + 0.5 * wording) * 0.99
 
 
-def _unique(sentence: str, unit: Unit, others: Sequence[Unit]) -> bool:
+def _unique(sentence: str, unit: Unit, others: Sequence[Unit], given: Given = NOTHING_GIVEN) -> bool:
     """True when `unit` holds a key fact or word of `sentence` that none of `others` holds."""
-    nums, nms, words = _facts(sentence)
+    nums, nms, words = _facts(sentence, given)
     return any(_has_number(unit, v) and not any(_has_number(o, v) for o in others) for v in nums) or any(
         w in unit.words and not any(w in o.words for o in others) for w in (*nms, *words))
 
@@ -148,20 +159,20 @@ def merged(units: Sequence[Unit]) -> Unit:
                 np.concatenate(vecs) if vecs else None)
 
 
-def _needed(cited: list[int], by_n: dict[int, Unit], sent: str, qvec: np.ndarray | None, threshold: float
-            ) -> list[int]:
+def _needed(cited: list[int], by_n: dict[int, Unit], sent: str, qvec: np.ndarray | None, threshold: float,
+            given: Given = NOTHING_GIVEN) -> list[int]:
     """The cited blocks to keep when together they support `sent` ([] when they do not)."""
     units = [by_n[n] for n in cited if n in by_n]
-    if not units or support(sent, merged(units), qvec) < threshold:
+    if not units or support(sent, merged(units), qvec, given) < threshold:
         return []
     if len(units) == 1:
         return [units[0].n]
     keep = []
     for u in units:
         rest = [v for v in units if v is not u]
-        if support(sent, u, qvec) >= threshold or _unique(sent, u, rest):
+        if support(sent, u, qvec, given) >= threshold or _unique(sent, u, rest, given):
             keep.append(u.n)
-    return keep or [max(units, key=lambda u: support(sent, u, qvec)).n]
+    return keep or [max(units, key=lambda u: support(sent, u, qvec, given)).n]
 
 
 def _place(sentence: str, ns: Sequence[int]) -> str:
@@ -174,8 +185,10 @@ def _place(sentence: str, ns: Sequence[int]) -> str:
 
 
 def check_citations(text: str, blocks: Mapping[int, str], encode: Encode | None = None,
-                    threshold: float = THRESHOLD) -> Checked:
-    """The answer with each citation on a block that supports its sentence (see the module docstring)."""
+                    threshold: float = THRESHOLD, question: str = "") -> Checked:
+    """The answer with each citation on a block that supports its sentence (see the module docstring); the
+    numbers and names of `question` need no support (an answer restates them as its frame)."""
+    given = given_facts(question) if question else NOTHING_GIVEN
     out = Checked(text)
     if not blocks or is_refusal(text):
         return out
@@ -188,8 +201,8 @@ def check_citations(text: str, blocks: Mapping[int, str], encode: Encode | None 
         sent, cited = parts[i], parse_citations(parts[i])
         if not plain[j] or not content_words(plain[j]):
             continue
-        keep = _needed(cited, by_n, plain[j], vecs[j], threshold)
-        scores = {u.n: support(plain[j], u, vecs[j]) for u in units}
+        keep = _needed(cited, by_n, plain[j], vecs[j], threshold, given)
+        scores = {u.n: support(plain[j], u, vecs[j], given) for u in units}
         best = max(scores, key=lambda n: scores[n])
         if keep:
             out.kept += len(keep)

@@ -23,7 +23,7 @@ from .evidence import Block
 
 FOCUS_CHARS = 420
 ELISION = " … "
-_SPLIT = re.compile(r"(?<=[.!?])\s+(?=\S)|\n\s*\n")
+_SPLIT = re.compile(r"(?<=[.!?])(?<!\b\d\.)(?<!\b\d\d\.)\s+(?=\S)|\n\s*\n")  # "3. Luca" is a list item, not an end
 
 
 def sentences(text: str, chars: int = FOCUS_CHARS) -> list[str]:

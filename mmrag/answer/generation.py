@@ -93,7 +93,7 @@ def default_prompt(question: str, example: bool = True, question_image: bool = F
 
 
 def finish(raw: str, evidence: Sequence[Evidence], blocks: Sequence[Block], enforce: bool = True,
-           strict: bool = False, encode: Encode | None = None) -> Finished:
+           strict: bool = False, encode: Encode | None = None, question: str = "") -> Finished:
     """Final text and citations: invalid markers dropped; with `enforce`, every citation checked against its
     evidence and moved to the block that supports its sentence, uncited sentences given one (see
     `mmrag.answer.attribution`; `encode` is the text encoder for sentence similarity)."""
@@ -104,7 +104,8 @@ def finish(raw: str, evidence: Sequence[Evidence], blocks: Sequence[Block], enfo
         text = NOT_FOUND
     refusal = is_refusal(text)
     if enforce and not refusal:
-        checked = check_citations(text, {n: f"{b.body} {b.answer or ''}" for n, b in shown.items()}, encode)
+        checked = check_citations(text, {n: f"{b.body} {b.answer or ''}" for n, b in shown.items()}, encode,
+                                  question=question)
         meta.update(added_citations=checked.added, moved_citations=checked.moved,
                     unsupported_sentences=checked.unsupported)
         text, cited, _ = clean_citations(checked.text, shown)

@@ -92,3 +92,16 @@ def test_a_possessive_name_is_supported_by_the_plain_name():
               2: "The orchard has two hundred apple trees."}
     out = check_citations("Northwind Instruments' revenue for the third quarter was 48.2 million euros.", blocks)
     assert out.added == [1] and "[1]" in out.text and out.unsupported == []
+
+
+def test_the_questions_own_numbers_need_no_support():
+    from mmrag.answer.attribution import check_citations
+    blocks = {1: "Italy placed three riders in the top ten, more than any other country.",
+              2: "The orchard grows apples and pears."}
+    answer = "Italy had the most riders in the top 10 of stage 14 [1]."
+    assert check_citations(answer, blocks).unsupported  # without the question, 10 and 14 are unsupported claims
+    checked = check_citations(answer, blocks, question="Which country had the most riders in the top 10 of stage 14?")
+    assert not checked.unsupported and checked.text == answer
+    wrong = check_citations("The most riders in the top 10 came from Spain [1].", blocks,
+                            question="Which country had the most riders in the top 10?")
+    assert wrong.unsupported  # a name the question does not give still needs support
