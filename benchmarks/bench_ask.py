@@ -39,7 +39,7 @@ class PromptRecorder:
     """Wraps a generator's `stream` to keep the last prompt and max_tokens it was called with."""
 
     def __init__(self, gen: Any) -> None:
-        self.gen, self.prompt, self.max_tokens = gen, None, 256
+        self.prompt, self.max_tokens = None, 256
         self._stream = gen.stream
         gen.stream = self.stream
 

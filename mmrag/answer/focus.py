@@ -6,7 +6,7 @@ text) longer than `chars`, sentences are scored by the question's content words 
 stripped as the extractive backend does), each word weighted by how rare it is among the blocks
 (log(1 + blocks / blocks holding it)). The best sentence is kept with the sentence after it (answers
 often run on), then the next best while they fit in `chars`; kept sentences stay in reading order and
-an elision reads " … ". A block no question word reaches keeps its opening sentences. Tables, query
+an elision reads "…". A block no question word reaches keeps its opening sentences. Tables, query
 results and video transcripts are left whole. Citations are checked against the focused text, which is
 what the model read.
 """
@@ -22,7 +22,7 @@ from ..kinds import Modality
 from .evidence import Block
 
 FOCUS_CHARS = 420
-ELISION = " … "
+ELISION = "…"
 _SPLIT = re.compile(r"(?<=[.!?])(?<!\b\d\.)(?<!\b\d\d\.)\s+(?=\S)|\n\s*\n")  # "3. Luca" is a list item, not an end
 
 
@@ -76,14 +76,10 @@ def focus_text(text: str, weights: dict[str, float], chars: int = FOCUS_CHARS) -
         return text
     scores = [sum(weights.get(w, 0.0) for w in set(content_words(s))) for s in sents]
     keep = _chosen(scores, [len(s) for s in sents], chars)
-    out, last = [], -1
-    for i in keep:
-        if out and i != last + 1:
-            out.append(ELISION.strip())
-        out.append(sents[i])
-        last = i
-    body = " ".join(out)
-    return (ELISION.lstrip() if keep[0] > 0 else "") + body + (ELISION.rstrip() if last < len(sents) - 1 else "")
+    out = [ELISION] if keep[0] > 0 else []
+    for prev, i in zip([keep[0] - 1, *keep], keep):
+        out += [ELISION, sents[i]] if i != prev + 1 else [sents[i]]
+    return " ".join(out + ([ELISION] if keep[-1] < len(sents) - 1 else []))
 
 
 def focus_blocks(blocks: Sequence[Block], question: str, chars: int = FOCUS_CHARS) -> list[Block]:
