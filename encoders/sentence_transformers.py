@@ -102,8 +102,10 @@ def _is_model_dir(d: Path) -> bool:
     return (d / "modules.json").is_file() or (d / "config.json").is_file()
 
 
-def resolve_source(hub_id: str, path: str | None = None, local_dirs: Sequence[str] = ()) -> tuple[str, bool]:
-    """(folder or hub id, local_files_only); ModelUnavailableError naming the hub id and what to do."""
+def resolve_source(hub_id: str, path: str | None = None, local_dirs: Sequence[str] = (),
+                   kind: str = "embedding model", loader: str = "SentenceTransformer") -> tuple[str, bool]:
+    """(folder or hub id, local_files_only); ModelUnavailableError naming the hub id and what to do
+    (`kind` and `loader`, the sentence-transformers class that downloads it, word the message)."""
     if path and not _is_model_dir(Path(path)):
         raise ModelUnavailableError(f"model folder {path} has no modules.json or config.json (a sentence-transformers"
                                     f" or transformers model folder is expected, e.g. a snapshot of {hub_id})")
@@ -119,9 +121,9 @@ def resolve_source(hub_id: str, path: str | None = None, local_dirs: Sequence[st
     places = "".join(f"\n  - {d}" for d in looked) + f"\n  - Hugging Face cache ({hf_cache_dir()}): {hub_id}"
     folder = hub_id.rstrip("/").split("/")[-1]
     raise ModelUnavailableError(
-        f"embedding model {hub_id!r} not found and {why}. Looked in:{places}\n"
-        f"Download it once online (python -c \"from sentence_transformers import SentenceTransformer; "
-        f"SentenceTransformer('{hub_id}')\"), put its folder in $MMRAG_MODELS/{folder}, or pass path=<folder>.")
+        f"{kind} {hub_id!r} not found and {why}. Looked in:{places}\n"
+        f"Download it once online (python -c \"from sentence_transformers import {loader}; "
+        f"{loader}('{hub_id}')\"), put its folder in $MMRAG_MODELS/{folder}, or pass path=<folder>.")
 
 
 _MODELS: dict[tuple, Any] = {}

@@ -98,7 +98,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise BadQueryError("give a QUERY, an --image FILE, or both")
     with Library(args.library) as lib:
         hits = lib.search(args.query or "", k=args.k, modality=args.modality, source=args.source,
-                          diversity=args.diverse, expand=args.expand, image=image)
+                          diversity=args.diverse, expand=args.expand, image=image, rerank=args.rerank)
     text = "\n".join(format_hit(i, h) for i, h in enumerate(hits, 1)) or "no results"
     _emit(args, {"query": args.query, "hits": [h.to_dict() for h in hits]}, text)
     return 0
@@ -170,7 +170,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evals import run_eval
     result = run_eval(args.name, limit=args.limit, split=args.split, library=args.library, offset=args.offset,
-                      dataset=args.dataset, retrieve=args.retrieve, model=args.model, predictions=args.predictions)
+                      dataset=args.dataset, retrieve=args.retrieve, model=args.model, predictions=args.predictions,
+                      modes=args.modes)
     _emit(args, result, "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0
 
@@ -203,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--source", default=None, help="glob over source paths, e.g. '*/reports/*'")
     s.add_argument("--diverse", action="store_true", help="maximal marginal relevance re-ranking")
     s.add_argument("--expand", action="store_true", help="pseudo-relevance feedback query expansion")
+    s.add_argument("--rerank", default=None, metavar="SPEC",
+                   help="reorder the top hits: ce:<cross-encoder hub id or folder>, llm or llm:<generator>")
     s = sub.add_parser("remove", parents=[common], help="remove sources (files may already be gone)")
     s.add_argument("paths", nargs="+")
     sub.add_parser("status", parents=[common], help="counts and failed files")
@@ -219,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="retrieve over the whole collection instead of each example's own context")
     s.add_argument("--model", default=None, help="model name or path, for evals that generate")
     s.add_argument("--predictions", default=None, help="write per-example predictions (JSON Lines) here")
+    s.add_argument("--mode", dest="modes", action="append", default=None,
+                   help="retrieval evals: a mode to run (repeatable; default: every mode but the slow ones)")
     for name in EXTENSIONS:
         importlib.import_module(f"mmrag.{name}").register(sub, common)
     for ep in entry_points(group=ENTRY_POINTS):

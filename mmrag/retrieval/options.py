@@ -9,6 +9,7 @@ from ..core import IMAGE_WEIGHT
 from ..errors import BadOptionError
 from ..kinds import Fusion
 from .fusion import RRF_K
+from .rerank import RERANK_DEPTH
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -33,6 +34,8 @@ class SearchOptions:
     group_by_source: bool = False  # each source once, at its best record
     image: "Image.Image | None" = field(default=None, compare=False)  # a query image
     image_weight: float = IMAGE_WEIGHT
+    rerank: str | None = None  # "ce:<hub id>", "llm" or "llm:<generator>" (mmrag.retrieval.rerank); off by default
+    rerank_depth: int = RERANK_DEPTH  # hits the reranker reorders
 
     def kwargs(self) -> dict[str, Any]:
         """The options as `search(...)` keyword arguments (shallow: the image stays the same object)."""

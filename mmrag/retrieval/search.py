@@ -21,6 +21,8 @@ from .adaptive import Weights, fuse_adaptive, group_best
 from .fusion import RRF_K, convex, mmr, rrf
 from .lexical import LexicalQuery, lexical_query
 from .options import RETRIEVERS
+from .rerank import RERANK_DEPTH
+from .rerank import rerank as rerank_hits
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -77,13 +79,15 @@ def search(lib: Collection | HasCollection, query: str = "", k: int = 10, modali
            expand: bool = False, retrievers: Sequence[str] = RETRIEVERS, candidates: int | None = None,
            fusion: Fusion | str = Fusion.ADAPTIVE, weights: dict[str, float] | None = None, rrf_k: int = RRF_K,
            group_by_source: bool = False, image: "Image.Image | None" = None,
-           image_weight: float = IMAGE_WEIGHT) -> list[Hit]:
+           image_weight: float = IMAGE_WEIGHT, rerank: str | None = None,
+           rerank_depth: int = RERANK_DEPTH) -> list[Hit]:
     """Top-k hits for `query`. `source` is a glob over source paths; `diversity` turns on MMR;
     `group_by_source` ranks sources (each source's best record). The default fusion is adaptive
     (`mmrag.retrieval.adaptive`); "rrf" and "convex" fuse the retrievers' lists by rank or by normalised
     score. Hit processors registered in `mmrag.core.hooks` may rewrite the hits (video hits become moments).
     With `image`, spaces that embed pixels are searched with the image embedding, or with the composed
-    query normalise(image_weight * e_image + (1 - image_weight) * e_text) when there is text too."""
+    query normalise(image_weight * e_image + (1 - image_weight) * e_text) when there is text too.
+    `rerank` (a spec of `mmrag.retrieval.rerank`, off by default) reorders the top `rerank_depth` hits."""
     if unknown := set(retrievers) - set(RETRIEVERS):
         raise ConfigError(f"unknown retrievers {sorted(unknown)}; valid: {list(RETRIEVERS)}")
     if fusion not in FUSIONS:
@@ -111,9 +115,11 @@ def search(lib: Collection | HasCollection, query: str = "", k: int = 10, modali
         fused = _group_by_source(lib, scored, fused, fusion, weights, rrf_k)
     if diversity:
         fused = _diversify(lib, fused[:n], k, mmr_lambda)
-    records = lib.store.get_records(d for d, _, _ in fused[:k])
-    hits = [Hit(records[d], sc, r) for d, sc, r in fused[:k] if d in records]
-    return hooks.process_hits(lib, SearchRequest(query, k, image, qvecs, mods), fused, hits)
+    kk = max(k, rerank_depth) if rerank else k
+    records = lib.store.get_records(d for d, _, _ in fused[:kk])
+    hits = [Hit(records[d], sc, r) for d, sc, r in fused[:kk] if d in records]
+    hits = hooks.process_hits(lib, SearchRequest(query, kk, image, qvecs, mods), fused, hits)
+    return rerank_hits(query, hits, rerank, rerank_depth)[:k] if rerank else hits
 
 
 def _fused(lib: Collection, scored: dict[str, Scored], qvecs: dict[str, np.ndarray], lexq: LexicalQuery | None,
