@@ -31,7 +31,8 @@ def evalpack_dir() -> Path:
 
 
 # Modules that register evals when imported (`@register_eval`).
-MODULES: tuple[str, ...] = ("images", "tabfact", "tatqa_retrieval", "wtq", "tatqa", "moments", "citations", "tatqa_tune")
+MODULES: tuple[str, ...] = ("images", "tabfact", "tatqa_retrieval", "tatqa_files", "wtq", "tatqa", "moments", "citations",
+                            "tatqa_tune")
 
 
 def run_eval(name: str, **kwargs: Any) -> dict[str, Any]:

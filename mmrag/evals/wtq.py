@@ -178,8 +178,9 @@ def run_wtq(split: str = "test", limit: int | None = None, offset: int = 0, mode
 RETRIEVAL_MODES: dict[str, dict[str, Any]] = {
     "bm25": {"retrievers": ["bm25"]},
     "dense": {"retrievers": ["dense"]},
-    "hybrid": {},
-    "hybrid-grouped": {"group_by_source": True},
+    "default": {},  # exactly what `ask` and `rank_tables` use with no options (adaptive fusion)
+    "rrf": {"fusion": "rrf"},
+    "default-grouped": {"group_by_source": True},
 }
 
 

@@ -3,7 +3,7 @@
 The records are the ones ingestion writes (`mmrag.tables.records.table_records`: a table-level
 record, row groups, one distinct-values record per column), so the same code ranks tables for
 `mmrag eval wtq --retrieve` and for questions asked of a library. Tables are ranked by their
-best record in the library's hybrid search (dense + BM25 fused by RRF, record level: an Excel
+best record in the library's default search (dense + BM25, adaptive fusion; record level: an Excel
 file's sheets stay separate tables).
 """
 from __future__ import annotations
