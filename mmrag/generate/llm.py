@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 Message = dict[str, str]
 Prompt = Union[str, list[Message]]
 _CACHE: dict[tuple[str, int, int], Any] = {}
+PREFIX_CACHE_MB = 1024  # llama.cpp states kept in RAM by prompt prefix ($MMRAG_LLM_CACHE_MB overrides; 0 = off)
 _LOCKS: dict[int, threading.RLock] = {}  # id(Llama) -> the lock serialising its calls
 _LOCK = threading.Lock()
 
@@ -62,10 +63,20 @@ def _load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
             t0 = time.perf_counter()
             _CACHE[key] = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
                                 n_threads_batch=n_threads, verbose=False)
+            _set_prefix_cache(_CACHE[key])
             _LOCKS[id(_CACHE[key])] = threading.RLock()
             log.info("loaded %s (n_ctx=%d, %d threads) in %.1f s", path.name, n_ctx, n_threads,
                      time.perf_counter() - t0)
         return _CACHE[key]
+
+
+def _set_prefix_cache(llama: Any) -> None:
+    """Keep model states in RAM by prompt prefix, so a prompt that starts like an earlier one (the table
+    prompt's worked examples after an answer prompt in between) is not read again from its start."""
+    mb = int(os.environ.get("MMRAG_LLM_CACHE_MB", PREFIX_CACHE_MB))
+    if mb > 0:
+        from llama_cpp.llama_cache import LlamaRAMCache
+        llama.set_cache(LlamaRAMCache(capacity_bytes=mb << 20))
 
 
 class LlamaCppLLM:

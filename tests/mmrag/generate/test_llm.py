@@ -16,3 +16,26 @@ def test_complete_stream_and_count(llm):
     assert 0 < llm.count_tokens("hello world") <= 3
     assert llm.usage.calls == 3 and llm.usage.completion_tokens > 0
     assert load_llm(llm.name, n_ctx=2048, n_threads=1)._llama is llm._llama  # loaded once per (path, n_ctx)
+
+
+def test_a_prompt_prefix_read_before_is_restored_not_read_again(llm, monkeypatch):
+    """The RAM prefix cache: after an unrelated prompt, a prompt sharing a long prefix with an earlier
+    one restores that state (the cache holds it) and gives the same reply as when read cold."""
+    cache = llm._llama.cache
+    assert cache is not None, "load_llm sets llama.cpp's RAM prefix cache ($MMRAG_LLM_CACHE_MB)"
+    prefix = "Facts: " + " ".join(f"Item {i} costs {i * 3} euros." for i in range(40))
+    first = [{"role": "system", "content": prefix}, {"role": "user", "content": "What does item 7 cost?"}]
+    other = [{"role": "user", "content": "Name a colour."}]
+    again = [{"role": "system", "content": prefix}, {"role": "user", "content": "What does item 12 cost?"}]
+    llm._llama.reset()
+    cache.cache_state.clear()
+    cold = llm.complete(again, max_tokens=12)
+    llm.complete(first, max_tokens=12)
+    llm.complete(other, max_tokens=4)
+    assert len(cache.cache_state) >= 2
+    restored = []
+    real_load = llm._llama.load_state  # a spy: the real load still runs
+    monkeypatch.setattr(llm._llama, "load_state", lambda state: restored.append(len(state.input_ids)) or real_load(state))
+    assert llm.complete(again, max_tokens=12) == cold
+    assert restored and restored[0] > llm.count_tokens(prefix), "the state holding the prefix was restored"
+    assert llm._llama.n_tokens > llm.count_tokens(prefix)  # the context holds the long prompt again
