@@ -59,13 +59,14 @@ def numbers(text: str) -> set[float]:
     return out
 
 
-def names(text: str) -> set[str]:
-    """Capitalised words that are not at the start of a sentence (lower-cased)."""
+def names(text: str, known: frozenset[str] | set[str] = frozenset()) -> set[str]:
+    """Capitalised words (lower-cased) that are not at the start of a sentence, or that are but are
+    `known` as names (seen capitalised inside a sentence of the question or the evidence: "Spain had...")."""
     out = set()
     for sent in _SENT.split(text):
         for m in _NAME.finditer(sent):
             name = _POSSESSIVE.sub("", m.group(1)).lower()  # "Instruments'" and "Anna's" are names too
-            if m.start() > 0 and name and name not in _NOT_NAMES:
+            if name and name not in _NOT_NAMES and (m.start() > 0 or name in known):
                 out.add(name)
     return out
 
@@ -98,17 +99,20 @@ def prepare(blocks: Mapping[int, str], encode: Encode | None = None) -> list[Uni
     return units
 
 
-Given = tuple[set[float], set[str]]  # the question's own numbers and names: the frame of an answer, not its claims
-NOTHING_GIVEN: Given = (set(), set())
+# (the question's own numbers, its names: the frame of an answer, not its claims; every name the question
+# and the evidence hold, so a sentence may start with one)
+Given = tuple[set[float], set[str], frozenset[str]]
+NOTHING_GIVEN: Given = (set(), set(), frozenset())
 
 
-def given_facts(question: str) -> Given:
-    return numbers(question), names(question)
+def given_facts(question: str, blocks: Sequence[str] = ()) -> Given:
+    q_names = names(question)
+    return numbers(question), q_names, frozenset(q_names.union(*(names(b) for b in blocks)))
 
 
 def _facts(sentence: str, given: Given = NOTHING_GIVEN) -> tuple[set[float], set[str], list[str]]:
     nums = {v for v in numbers(sentence) if not any(math.isclose(v, g, rel_tol=1e-6) for g in given[0])}
-    return nums, names(sentence) - given[1], [w for w in content_words(sentence) if not w[0].isdigit()]
+    return nums, names(sentence, given[2]) - given[1], [w for w in content_words(sentence) if not w[0].isdigit()]
 
 
 def _has_number(unit: Unit, v: float) -> bool:
@@ -188,7 +192,7 @@ def check_citations(text: str, blocks: Mapping[int, str], encode: Encode | None 
                     threshold: float = THRESHOLD, question: str = "") -> Checked:
     """The answer with each citation on a block that supports its sentence (see the module docstring); the
     numbers and names of `question` need no support (an answer restates them as its frame)."""
-    given = given_facts(question) if question else NOTHING_GIVEN
+    given = given_facts(question, list(blocks.values()))
     out = Checked(text)
     if not blocks or is_refusal(text):
         return out

@@ -105,3 +105,19 @@ def test_the_questions_own_numbers_need_no_support():
     wrong = check_citations("The most riders in the top 10 came from Spain [1].", blocks,
                             question="Which country had the most riders in the top 10?")
     assert wrong.unsupported  # a name the question does not give still needs support
+
+
+def test_a_wrong_name_at_the_start_of_a_sentence_is_checked():
+    """'Spain had ...': a sentence-initial word that the question or evidence knows as a name is a key fact."""
+    from mmrag.answer.attribution import check_citations, names
+    blocks = {1: "Italy placed three riders in the top ten, more than any other country.",
+              2: "Stage results: 5 Enric Mas, Spain; 8 Pello Arrieta, Spain."}
+    question = "Which country had the most riders in the top 10?"
+    assert "spain" not in names("Spain had the most riders.") and "spain" in names("Spain had the most.", {"spain"})
+    wrong = check_citations("Spain had the most riders in the top 10 [1].", blocks, question=question)
+    assert "[1]" not in wrong.text  # block 1 does not name Spain: the citation moves or goes
+    right = check_citations("Italy had the most riders in the top 10 [1].", blocks, question=question)
+    assert right.text == "Italy had the most riders in the top 10 [1]." and not right.unsupported
+    plain = check_citations("Bread bakes for twenty minutes with the lid on [1].",
+                            {1: "Bake the bread for twenty minutes with the lid on."})
+    assert plain.text.endswith("[1].")  # an ordinary first word is no name
