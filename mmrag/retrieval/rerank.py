@@ -126,7 +126,9 @@ def rerank(query: str, hits: Sequence[Hit], spec: str | Reranker, depth: int = R
     if len(slots) < 2 or not query.strip():
         return list(hits)
     reranker = get_reranker(spec)
-    order = reranker.order(query, [hits[i].record.text for i in slots])
+    given = reranker.order(query, [hits[i].record.text for i in slots])
+    order = list(dict.fromkeys(i for i in given if 0 <= i < len(slots)))  # a partial order keeps the rest as is
+    order += [i for i in range(len(slots)) if i not in order]
     out = list(hits)
     scores = [hits[i].score for i in slots]
     for rank, (slot, src) in enumerate(zip(slots, order), 1):

@@ -33,6 +33,18 @@ def test_rerank_reorders_text_hits_and_keeps_scores_descending():
     assert out[0].retrievers["dense:text"] == 3  # the fused ranks are kept
 
 
+class FirstOnly:
+    name = "first-only"
+
+    def order(self, query, texts):
+        return [2, 2, 9]  # a partial, repeated, out-of-range order
+
+
+def test_a_partial_order_keeps_every_hit():
+    out = rerank("q", _hits(["a", "b", "c", "d"]), FirstOnly())
+    assert [h.record.text for h in out] == ["c", "a", "b", "d"]
+
+
 def test_unknown_and_incomplete_specs_name_the_valid_ones():
     with pytest.raises(UnknownNameError, match="valid: ce:<...>, llm"):
         get_reranker("colbert")
