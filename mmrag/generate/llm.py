@@ -72,11 +72,37 @@ def _load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
 
 def _set_prefix_cache(llama: Any) -> None:
     """Keep model states in RAM by prompt prefix, so a prompt that starts like an earlier one (the table
-    prompt's worked examples after an answer prompt in between) is not read again from its start."""
+    prompt's worked examples after an answer prompt in between) is not read again from its start.
+
+    llama-cpp-python's LlamaRAMCache counts only the KV state against its capacity, but each saved state
+    also holds a copy of the logits of every prompt token up to n_batch (up to 512 x 151,936 floats,
+    311 MB, for Qwen2.5), so it grew without bound (a long run was OOM-killed at 24 GB).
+    `_BoundedRAMCache` keeps only the last row (llama.cpp samples inside its sampler; the rows are read
+    only for logprobs, which need logits_all, off here) and counts every byte it keeps."""
     mb = int(os.environ.get("MMRAG_LLM_CACHE_MB", PREFIX_CACHE_MB))
     if mb > 0:
-        from llama_cpp.llama_cache import LlamaRAMCache
-        llama.set_cache(LlamaRAMCache(capacity_bytes=mb << 20))
+        llama.set_cache(_bounded_cache(mb << 20))
+
+
+def _bounded_cache(capacity_bytes: int) -> Any:
+    from llama_cpp.llama_cache import LlamaRAMCache
+
+    class _BoundedRAMCache(LlamaRAMCache):  # type: ignore[misc]
+        def __setitem__(self, key: Any, value: Any) -> None:
+            if value.scores.shape[0] > 1:
+                value.scores = value.scores[-1:].copy()
+            super().__setitem__(key, value)
+
+        @property
+        def cache_size(self) -> int:
+            return sum(state_bytes(s) for s in self.cache_state.values())
+
+    return _BoundedRAMCache(capacity_bytes=capacity_bytes)
+
+
+def state_bytes(state: Any) -> int:
+    """Bytes a saved llama.cpp state holds: the KV state, the logits copy and the token ids."""
+    return int(state.llama_state_size) + int(state.scores.nbytes) + int(state.input_ids.nbytes)
 
 
 class LlamaCppLLM:

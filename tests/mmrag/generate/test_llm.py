@@ -39,3 +39,23 @@ def test_a_prompt_prefix_read_before_is_restored_not_read_again(llm, monkeypatch
     assert llm.complete(again, max_tokens=12) == cold
     assert restored and restored[0] > llm.count_tokens(prefix), "the state holding the prefix was restored"
     assert llm._llama.n_tokens > llm.count_tokens(prefix)  # the context holds the long prompt again
+
+
+def test_the_prefix_cache_stays_within_its_capacity(llm):
+    """Every byte a saved state holds counts against the capacity, and the logits copy of every prompt
+    token (up to 311 MB a state) is cut to the last row, so many prompts stay within the capacity."""
+    from mmrag.generate.llm import _bounded_cache, state_bytes
+    before = llm._llama.cache
+    try:
+        llm._llama.set_cache(_bounded_cache(1 << 40))
+        llm.complete([{"role": "user", "content": "Say the number 1 twice."}], max_tokens=4)
+        (first,) = llm._llama.cache.cache_state.values()
+        assert first.scores.shape[0] == 1 and state_bytes(first) < 64 << 20
+        cache = _bounded_cache(int(2.5 * state_bytes(first)))
+        llm._llama.set_cache(cache)
+        for i in range(6):
+            llm.complete([{"role": "user", "content": f"Say the number {i} and {i * 7} twice."}], max_tokens=4)
+        states = list(cache.cache_state.values())
+        assert 1 <= len(states) <= 2 and cache.cache_size == sum(map(state_bytes, states)) <= cache.capacity_bytes
+    finally:
+        llm._llama.set_cache(before)
