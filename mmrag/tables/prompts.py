@@ -39,6 +39,13 @@ FEW_SHOT: list[tuple[str, str]] = [
     (_ex('"Year" BIGINT: 2004, 2005, 2006\n"Film" VARCHAR: \'The Long Road\', \'Blue Harbor\'\n'
          '"Role" VARCHAR: \'Anna\', \'Herself\'', "in which year did she appear in the most films?"),
      'SELECT "Year" FROM t GROUP BY "Year" ORDER BY COUNT(*) DESC LIMIT 1'),
+    # "the most <things>": count the rows when no column holds the count, use the column when one does
+    (_ex('"Rank" BIGINT: 1, 2, 3\n"Athlete" VARCHAR: \'Ida Moen\', \'Sara Holm\', \'Eva Lund\'\n'
+         '"Nation" VARCHAR: \'Norway\', \'Sweden\'', "which nation had the most athletes in the top 5?"),
+     'SELECT "Nation" FROM t WHERE "Rank" <= 5 GROUP BY "Nation" ORDER BY COUNT(*) DESC LIMIT 1'),
+    (_ex('"Nation" VARCHAR: \'Chile\', \'Peru\', \'Bolivia\'\n"Gold" BIGINT: 3, 1, 0\n"Total" BIGINT: 7, 4, 2',
+         "which nation won the most medals?"),
+     'SELECT "Nation" FROM t ORDER BY "Total" DESC LIMIT 1'),
     (_ex('"Team" VARCHAR: \'Rovers\', \'City\', \'Athletic\'\n"Points" BIGINT: 40, 38, 31',
          "how many more points did rovers earn than athletic?", '"Team": \'Rovers\'; "Team": \'Athletic\''),
      'SELECT (SELECT "Points" FROM t WHERE "Team" = \'Rovers\') - (SELECT "Points" FROM t WHERE "Team" = \'Athletic\')'),
@@ -59,7 +66,8 @@ HINTS: list[tuple[str, str]] = [
     (r"\b(before|after|previous|preceding|prior|next|following|above|below|listed|consecutive)\b",
      "Here before/above/previous means a smaller row_id and after/below/next a larger row_id (row order, "
      "not alphabetical order)."),
-    (r"\b(first|last|top|bottom)\b(?!\s+(place|position|round|half|quarter))",
+    (r"\b(first|last|top|bottom)\b(?!\s+(place|position|round|half|quarter|\d+|ten|five|three|twenty|fifty|"
+     r"hundred)\b)",  # "the top 10" is a range of ranks, not the first row
      "If first/last refers to the table's order, use ORDER BY row_id (ASC for first, DESC for last)."),
     (r"\b(second|third|fourth|fifth|2nd|3rd|4th|5th)\s+(highest|lowest|largest|smallest|most|least|best|worst|"
      r"longest|shortest|biggest|tallest|oldest|youngest|fastest|slowest|greatest|fewest)\b",

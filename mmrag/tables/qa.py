@@ -25,7 +25,7 @@ from ..kinds import TableQAMethod
 from .context import TableView, words
 from .db import TableDB
 from .prompts import FEW_SHOT, READ_SYSTEM, SYSTEM, question_hints
-from .repair import EMPTY, complaint, repairs
+from .repair import EMPTY, complaint, drop_mentioned, grouped_sql, repairs
 from .sql import QueryResult
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,23 @@ def _run(db: TableDB, view: TableView, sql: str, skip_rows: Sequence[int] = ()) 
     return answer_values(res, view), res
 
 
+def _run_or_group(db: TableDB, view: TableView, sql: str) -> tuple[str, list[str], QueryResult]:
+    """(sql, values, result) of `sql`, or of `sql` with the GROUP BY its aggregate lacks (`grouped_sql`)
+    when DuckDB refuses it for that; the first error is raised when neither runs."""
+    try:
+        return (sql, *_run(db, view, sql))
+    except SQLError as exc:
+        fixed = grouped_sql(sql, str(exc))
+        if fixed is None:
+            raise
+        try:
+            values, res = _run(db, view, fixed)
+        except SQLError:
+            raise exc from None
+        log.debug("grouped %s -> %s", sql, fixed)
+        return fixed, values, res
+
+
 def _repaired(db: TableDB, view: TableView, question: str, sql: str,
               values: list[str]) -> tuple[list[str], QueryResult] | None:
     """The first repair of a doubtful result (see `repair.repairs`) that runs and gives a clean answer."""
@@ -170,7 +187,8 @@ def sql_loop(llm: LLM, db: TableDB, view: TableView, question: str, ans: TableAn
             break
         sql = ans.sql = extract_sql(reply)
         try:
-            values, res = _run(db, view, sql)
+            sql, values, res = _run_or_group(db, view, sql)
+            ans.sql = sql
         except SQLError as exc:
             ans.error = str(exc)[:300]
             log.debug("attempt %d failed: %s | %s", ans.attempts, sql, ans.error)
@@ -229,15 +247,6 @@ def _vote(llm: LLM, db: TableDB, view: TableView, msgs: list[Message], ans: Tabl
     if not ans.answer or (n > counts[_key(ans.answer)] and best in first):
         values, sql, res = first[best]
         ans.answer, ans.sql, ans.rows, ans.error, ans.method = values, sql, res.rows[:50], None, TableQAMethod.VOTE
-
-
-def drop_mentioned(question: str, values: list[str]) -> list[str]:
-    """A list answer without the values the question itself names ('who is the same age as X?' is not X)."""
-    if len(values) < 2:
-        return values
-    q = " " + " ".join(words(question)) + " "
-    kept = [v for v in values if not (words(v) and " " + " ".join(words(v)) + " " in q)]
-    return kept or values
 
 
 def read_directly(llm: LLM, view: TableView, question: str, max_rows: int = 40) -> list[str]:

@@ -1,7 +1,8 @@
 """Checks and repairs of a model-written query's result, before the model is asked again.
 
-`repairs` rewrites two mistakes a small model repeats even when told about them, and reruns the
-query: a total row ('Total', 'TOTALS') returned as the answer (rerun over `t` without the total
+`grouped_sql` adds the GROUP BY an aggregate needs when DuckDB refuses a query for lacking it ("ORDER BY
+COUNT(*)" over a plain column). `repairs` rewrites two mistakes a small model repeats even when told
+about them, and reruns the query: a total row ('Total', 'TOTALS') returned as the answer (rerun over `t` without the total
 rows), and text compared with < / > where the table's order was meant ("Team" < 'Belgium' for
 "listed before belgium": rerun comparing row_id with that row's). `complaint` names a result that
 cannot be the answer (no rows, text for 'how many', a number for 'who', ...) so the model can be
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from .context import TOTAL_LABEL, TableView
+from .context import TOTAL_LABEL, TableView, words
 
 _NUMBER_Q = re.compile(r"^\s*(how (many|much|long|old|tall|far|big|high)|what (is|was) the (total|number|sum|difference|"
                        r"average|count)|(total|number of|difference)\b)", re.I)
@@ -42,6 +43,39 @@ def row_order_sql(sql: str) -> str | None:
     for col in cols:
         out = re.sub(rf"ORDER\s+BY\s+{re.escape(col)}", "ORDER BY row_id", out, flags=re.I)
     return out
+
+
+_GROUP_ERROR = re.compile(r"must appear in the GROUP BY clause|must be part of an aggregate function", re.I)
+_SELECT = re.compile(r"^\s*select\s+(?P<sel>.+?)\s+from\s+t\b(?P<mid>.*?)(?P<tail>\s+(?:order\s+by|limit|having)\b.*)?$",
+                     re.I | re.S)
+_AGG = re.compile(r"\b(count|sum|avg|min|max|median|string_agg|list)\s*\(", re.I)
+
+
+def _split_select(sel: str) -> list[str]:
+    """The items of a select list (commas inside parentheses do not split)."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(sel):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            items.append(sel[start:i].strip())
+            start = i + 1
+    return [*items, sel[start:].strip()]
+
+
+def grouped_sql(sql: str, error: str) -> str | None:
+    """`sql` with the GROUP BY its aggregate needs ("SELECT "Country" FROM t WHERE ... ORDER BY COUNT(*)
+    DESC LIMIT 1" -> "... GROUP BY "Country" ORDER BY ..."), when DuckDB refused it for lacking one;
+    else None. Only a plain one-table query is rewritten: its plain select items become the groups."""
+    if not _GROUP_ERROR.search(error) or re.search(r"\bgroup\s+by\b|\(\s*select\b", sql, re.I):
+        return None
+    m = _SELECT.match(sql)
+    if not m:
+        return None
+    keys = [re.split(r"\s+as\s+", item, flags=re.I)[0] for item in _split_select(m.group("sel"))
+            if not _AGG.search(item)]
+    if not keys or any(k.strip() in ("*", "") for k in keys):
+        return None
+    return f"SELECT {m.group('sel')} FROM t{m.group('mid')} GROUP BY {', '.join(keys)}{m.group('tail') or ''}"
 
 
 def is_total_answer(question: str, values: list[str]) -> bool:
@@ -78,3 +112,12 @@ def complaint(question: str, values: list[str], sql: str = "") -> tuple[str, str
         return "type", (f"The question asks who, but the query returned the number {values[0][:20]!r}. "
                         "Reply with a corrected SQL query that returns the name.")
     return None
+
+
+def drop_mentioned(question: str, values: list[str]) -> list[str]:
+    """A list answer without the values the question itself names ('who is the same age as X?' is not X)."""
+    if len(values) < 2:
+        return values
+    q = " " + " ".join(words(question)) + " "
+    kept = [v for v in values if not (words(v) and " " + " ".join(words(v)) + " " in q)]
+    return kept or values

@@ -1,6 +1,8 @@
 """End to end with the real offline model: a question whose answer needs an executed query."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -15,3 +17,32 @@ def test_sum_needs_a_query(llm, tmp_path):
     assert ans.answer == ["3500"], ans
     assert ans.sql and "sum" in ans.sql.lower() and ans.error is None
     assert ans.table_id == tid and ans.method == "sql" and ans.seconds > 0
+
+
+STAGE = Path(__file__).resolve().parents[3] / "samples" / "corpus" / "stage14-top10.csv"
+
+
+def _country_counts(llm, tmp_path, question):
+    from mmrag.tables import TableDB, answer_table_question
+    with TableDB(tmp_path / "stage.duckdb") as db:
+        (tid,) = db.add_file(STAGE)
+        return answer_table_question(question, [tid], llm, db)
+
+
+def test_the_most_riders_are_counted_by_the_small_model(llm, tmp_path):
+    ans = _country_counts(llm, tmp_path, "which country had the most riders in the top 10?")
+    assert ans.answer == ["Italy"] and "count(" in ans.sql.lower() and "group by" in ans.sql.lower(), ans
+
+
+def test_the_demo_table_question_gets_sql_that_returns_italy(tmp_path):
+    """The demo's question with the default model (the 1.5B, `make models`): the SQL itself counts."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    from mmrag.generate import DEFAULT_MODEL, load_llm
+    from mmrag.generate.models import REGISTRY, locate_pieces
+    try:
+        locate_pieces(REGISTRY[DEFAULT_MODEL])
+    except FileNotFoundError as exc:
+        pytest.skip(f"the 1.5B is not installed (make models): {exc}")
+    ans = _country_counts(load_llm(DEFAULT_MODEL, n_ctx=4096), tmp_path,
+                          "Which country had the most riders in the top 10 of stage 14?")
+    assert ans.answer == ["Italy"] and "count(" in ans.sql.lower(), ans

@@ -48,6 +48,9 @@ def test_rows_can_replace_examples(db):
     ("who scored more, grant or benyon?", "compare only their rows"),
     ("who won first place?", None),
     ("how many goals did he score?", None),
+    ("which country had the most riders in the top 10 of stage 14?", None),  # a range of ranks, not row order
+    ("who was in the top ten?", None),
+    ("which team was at the top of the table?", "ORDER BY row_id"),
 ])
 def test_question_hints(question, expected):
     hints = question_hints(question)
@@ -143,3 +146,28 @@ def test_alphabetical_comparisons_become_row_order(db):
     assert ans.answer == ["Ryan Smith"] and ans.method == "repair"  # alphabetically it would be 'Joe Grant'
     llm = ScriptedLLM([sql.replace("<", ">").replace("DESC", "ASC")])
     assert answer_table_question("who is listed after joe grant?", [db.tid], llm, db).answer == ["Ryan Smith"]
+
+
+GROUP_ERROR = 'Binder Error: column "Country" must appear in the GROUP BY clause or must be part of an aggregate'
+
+
+@pytest.mark.parametrize("sql, fixed", [
+    ('SELECT "Country" FROM t WHERE "Rank" <= 10 ORDER BY COUNT(*) DESC LIMIT 1',
+     'SELECT "Country" FROM t WHERE "Rank" <= 10 GROUP BY "Country" ORDER BY COUNT(*) DESC LIMIT 1'),
+    ('SELECT "Country" AS c, COUNT(*) AS n FROM t ORDER BY n DESC',
+     'SELECT "Country" AS c, COUNT(*) AS n FROM t GROUP BY "Country" ORDER BY n DESC'),
+    ('SELECT "Country" FROM t GROUP BY "Rank" ORDER BY COUNT(*) DESC', None),  # has a GROUP BY: not ours to fix
+    ('SELECT "Rider" FROM t WHERE "Rank" = (SELECT MAX("Rank") FROM t)', None),
+])
+def test_an_aggregate_without_its_group_by_gets_one(sql, fixed):
+    from mmrag.tables.repair import grouped_sql
+    assert grouped_sql(sql, GROUP_ERROR) == fixed
+    assert grouped_sql(sql, "Parser Error: syntax error at end of input") is None
+
+
+def test_a_query_refused_for_its_missing_group_by_runs_grouped(db):
+    """The 1.5B's first query for the demo's question: right idea, no GROUP BY; no second model call."""
+    llm = ScriptedLLM(['SELECT "Position" FROM t WHERE "Place" <= 5 ORDER BY COUNT(*) DESC LIMIT 1'])
+    ans = answer_table_question("which position had the most players in the top 5?", [db.tid], llm, db)
+    assert ans.sql == 'SELECT "Position" FROM t WHERE "Place" <= 5 GROUP BY "Position" ORDER BY COUNT(*) DESC LIMIT 1'
+    assert ans.answer in (["FW"], ["DF"]) and ans.attempts == 1 and len(llm.prompts) == 1
