@@ -21,7 +21,7 @@ from typing import Any, Iterable, TextIO
 
 from tqdm import tqdm
 
-from ..errors import ConfigError, DataMissingError
+from ..errors import ConfigError, DataMissingError, UnknownNameError
 from . import evalpack_dir, register_eval
 from .metrics import first_rank, ranking_metrics
 from .wtq_metric import approx_canon, is_correct, tsv_unescape, tsv_unescape_list
@@ -189,6 +189,8 @@ def run_wtq_retrieval(split: str = "test", limit: int | None = None, offset: int
                       modes: list[str] | None = None) -> dict[str, Any]:
     """Table retrieval alone (no model): R@1/R@5/MRR of each question's table among all the examples' tables."""
     from ..tables.retrieve import rank_tables
+    if bad := [m for m in modes or [] if m not in RETRIEVAL_MODES]:
+        raise UnknownNameError("wtq-retrieval mode", bad[0], RETRIEVAL_MODES)
     examples = load_examples(split, limit, offset)
     with tempfile.TemporaryDirectory(prefix="mmrag-wtqr-") as tmp:
         db, ids = build_db(examples, Path(tmp) / "wtq.duckdb")

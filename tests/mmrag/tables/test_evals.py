@@ -23,6 +23,14 @@ def test_table_retrieval_over_the_examples_tables():
     assert 50 <= res["bm25"]["R@1"] <= res["bm25"]["R@5"] <= 100  # question words find their table
 
 
+def test_an_unknown_retrieval_mode_names_the_valid_ones():
+    from mmrag.errors import UnknownNameError
+    with pytest.raises(UnknownNameError, match="valid: bm25, dense, default"):
+        run_eval("wtq-retrieval", split="test", limit=5, modes=["hybrid"])
+    with pytest.raises(UnknownNameError, match="default\\+llm-rerank"):
+        run_eval("tatqa-retrieval", split="dev", limit=5, modes=["rerank"])
+
+
 def test_tabfact_dev_subset_is_disjoint_from_small_test():
     from mmrag.evals.tabfact import load_statements
     dev, small = load_statements("dev"), load_statements("small_test")
