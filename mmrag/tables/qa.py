@@ -231,7 +231,7 @@ def _vote(llm: LLM, db: TableDB, view: TableView, msgs: list[Message], ans: Tabl
             break
         sql = extract_sql(reply)
         try:
-            values, res = _run(db, view, sql)
+            sql, values, res = _run_or_group(db, view, sql)
         except SQLError:
             continue
         if values:
