@@ -9,33 +9,27 @@ none of these has it the error names the hub id and what to do. Strings in, floa
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any, Sequence
 
 import numpy as np
 
 from .base import ModelUnavailableError, torch_threads
-from .sentence_transformers import resolve_source
+from .sentence_transformers import cached_model, resolve_source
 
 log = logging.getLogger(__name__)
 PREFIX = "ce:"
 DEFAULT_MAX_LENGTH = 512
-_MODELS: dict[tuple, Any] = {}
-_LOCK = threading.Lock()
 
 
 def _load(source: str, local_only: bool, device: str, max_length: int) -> Any:
     """One CrossEncoder per (source, device, max_length), loaded on first use."""
-    key = (source, local_only, device, max_length)
-    with _LOCK:
-        if key not in _MODELS:
-            try:
-                from sentence_transformers import CrossEncoder
-            except ImportError as exc:  # pragma: no cover - install error
-                raise ModelUnavailableError("ce: rerankers need sentence-transformers: "
-                                            "pip install 'mmrag[text]'") from exc
-            _MODELS[key] = CrossEncoder(source, device=device, max_length=max_length, local_files_only=local_only)
-        return _MODELS[key]
+    def build() -> Any:
+        try:
+            from sentence_transformers import CrossEncoder
+        except ImportError as exc:  # pragma: no cover - install error
+            raise ModelUnavailableError("ce: rerankers need sentence-transformers: pip install 'mmrag[text]'") from exc
+        return CrossEncoder(source, device=device, max_length=max_length, local_files_only=local_only)
+    return cached_model(("ce", source, local_only, device, max_length), build)
 
 
 class CrossEncoderScorer:

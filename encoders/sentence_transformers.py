@@ -15,7 +15,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -130,21 +130,27 @@ _MODELS: dict[tuple, Any] = {}
 _LOCK = threading.Lock()
 
 
-def _load(source: str, local_only: bool, device: str, trust_remote_code: bool, revision: str | None) -> Any:
-    """One SentenceTransformer per (source, device, options), loaded on first use."""
-    key = (source, local_only, device, trust_remote_code, revision)
+def cached_model(key: tuple, build: Callable[[], Any]) -> Any:
+    """One model per `key` in this process, built by `build()` on first use (thread-safe)."""
     with _LOCK:
         if key not in _MODELS:
-            try:
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
-            except ImportError as exc:  # pragma: no cover - install error
-                raise ModelUnavailableError("st: encoders need sentence-transformers: "
-                                            "pip install sentence-transformers torch") from exc
-            hf_logging.disable_progress_bar()
-            _MODELS[key] = SentenceTransformer(source, device=device, local_files_only=local_only,
-                                               trust_remote_code=trust_remote_code, revision=revision)
+            _MODELS[key] = build()
         return _MODELS[key]
+
+
+def _load(source: str, local_only: bool, device: str, trust_remote_code: bool, revision: str | None) -> Any:
+    """One SentenceTransformer per (source, device, options), loaded on first use."""
+    def build() -> Any:
+        try:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+        except ImportError as exc:  # pragma: no cover - install error
+            raise ModelUnavailableError("st: encoders need sentence-transformers: "
+                                        "pip install sentence-transformers torch") from exc
+        hf_logging.disable_progress_bar()
+        return SentenceTransformer(source, device=device, local_files_only=local_only,
+                                   trust_remote_code=trust_remote_code, revision=revision)
+    return cached_model(("st", source, local_only, device, trust_remote_code, revision), build)
 
 
 class SentenceTransformerEncoder:

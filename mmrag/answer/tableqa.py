@@ -19,6 +19,7 @@ from ..kinds import Modality, RecordKind
 from ..records import Evidence, Hit, Record
 from ..tables import TABLES_FILE, TableDB, answer_table_question
 from ..tables.qa import wrap_sql
+from ..tables.repair import AGGREGATE
 
 log = logging.getLogger(__name__)
 TOP_HITS = 5
@@ -26,7 +27,6 @@ MAX_TABLES = 3
 MAX_CITED_ROWS = 20
 _SIMPLE = re.compile(r"^\s*select\s+(?:distinct\s+)?(?P<sel>.+?)\s+from\s+t\b(?P<rest>.*)$", re.I | re.S)
 _LOCKS: dict[str, threading.Lock] = {}
-_AGG = re.compile(r"\b(count|sum|avg|min|max|median|string_agg|list)\s*\(", re.I)
 
 
 def _table_id(hit: Hit) -> str | None:
@@ -51,7 +51,7 @@ def cited_rows(db: Any, table_id: str, sql: str | None, answer: Sequence[str]) -
     m = _SIMPLE.match(sql or "")
     if m and not re.search(r"\b(join|union|group\s+by|intersect|except)\b|\(\s*select", sql or "", re.I):
         rest = m.group("rest")
-        if _AGG.search(m.group("sel")):
+        if AGGREGATE.search(m.group("sel")):
             rest = re.split(r"\b(order\s+by|limit)\b", rest, flags=re.I)[0]
         try:
             res = db.query(wrap_sql(f"SELECT row_id FROM t{rest}", table_id), max_rows=MAX_CITED_ROWS)

@@ -48,7 +48,7 @@ def row_order_sql(sql: str) -> str | None:
 _GROUP_ERROR = re.compile(r"must appear in the GROUP BY clause|must be part of an aggregate function", re.I)
 _SELECT = re.compile(r"^\s*select\s+(?P<sel>.+?)\s+from\s+t\b(?P<mid>.*?)(?P<tail>\s+(?:order\s+by|limit|having)\b.*)?$",
                      re.I | re.S)
-_AGG = re.compile(r"\b(count|sum|avg|min|max|median|string_agg|list)\s*\(", re.I)
+AGGREGATE = re.compile(r"\b(count|sum|avg|min|max|median|string_agg|list)\s*\(", re.I)  # an aggregate call
 
 
 def _split_select(sel: str) -> list[str]:
@@ -72,7 +72,7 @@ def grouped_sql(sql: str, error: str) -> str | None:
     if not m:
         return None
     keys = [re.split(r"\s+as\s+", item, flags=re.I)[0] for item in _split_select(m.group("sel"))
-            if not _AGG.search(item)]
+            if not AGGREGATE.search(item)]
     if not keys or any(k.strip() in ("*", "") for k in keys):
         return None
     return f"SELECT {m.group('sel')} FROM t{m.group('mid')} GROUP BY {', '.join(keys)}{m.group('tail') or ''}"

@@ -105,14 +105,7 @@ def test_the_llm_reranker_reorders_with_the_real_small_model(llm):
     assert sorted(h.record.text for h in out) == sorted(TEXTS) and out[0].retrievers["rerank"] == 1
 
 
-def test_the_default_llm_picks_the_passage_that_answers():
+def test_the_default_llm_picks_the_passage_that_answers(default_llm):
     """The 1.5B (`make models`), which `llm` picks when installed, names the passage that answers."""
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
-    from mmrag.generate import DEFAULT_MODEL, load_llm
-    from mmrag.generate.models import REGISTRY, locate_pieces
-    try:
-        locate_pieces(REGISTRY[DEFAULT_MODEL])
-    except FileNotFoundError as exc:
-        pytest.skip(f"the 1.5B is not installed (make models): {exc}")
-    out = rerank(QUESTION, _hits(TEXTS), LLMReranker(load_llm(DEFAULT_MODEL, n_ctx=2048)))
+    out = rerank(QUESTION, _hits(TEXTS), LLMReranker(default_llm))
     assert out[0].record.text == TEXTS[2]

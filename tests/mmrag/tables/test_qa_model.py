@@ -34,15 +34,7 @@ def test_the_most_riders_are_counted_by_the_small_model(llm, tmp_path):
     assert ans.answer == ["Italy"] and "count(" in ans.sql.lower() and "group by" in ans.sql.lower(), ans
 
 
-def test_the_demo_table_question_gets_sql_that_returns_italy(tmp_path):
+def test_the_demo_table_question_gets_sql_that_returns_italy(default_llm, tmp_path):
     """The demo's question with the default model (the 1.5B, `make models`): the SQL itself counts."""
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
-    from mmrag.generate import DEFAULT_MODEL, load_llm
-    from mmrag.generate.models import REGISTRY, locate_pieces
-    try:
-        locate_pieces(REGISTRY[DEFAULT_MODEL])
-    except FileNotFoundError as exc:
-        pytest.skip(f"the 1.5B is not installed (make models): {exc}")
-    ans = _country_counts(load_llm(DEFAULT_MODEL, n_ctx=4096), tmp_path,
-                          "Which country had the most riders in the top 10 of stage 14?")
+    ans = _country_counts(default_llm, tmp_path, "Which country had the most riders in the top 10 of stage 14?")
     assert ans.answer == ["Italy"] and "count(" in ans.sql.lower(), ans
