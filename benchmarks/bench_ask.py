@@ -1,15 +1,17 @@
 """Where the seconds of an answer go: `Library.ask` with the defaults, per question, against a bare LLM call.
 
-    python benchmarks/bench_ask.py [--generator auto|NAME] [--library DIR] [--whole-evidence] [--json]
+    python benchmarks/bench_ask.py [--generator auto|NAME] [--library DIR] [--whole-evidence] [--no-warm] [--json]
 
 Over a library of samples/corpus (built in a temp folder unless --library names one), it asks the demo's
 questions (text, OCR, video transcript, table) with the defaults a user gets and prints, per question:
 retrieval, table QA, packing, time to first token, generation and total seconds, prompt tokens, and the
 answer. Baseline in the same process: the same answer prompt sent straight to the same loaded model
 (`complete`, same max_tokens), once with llama.cpp's prompt cache cleared (cold) and once right after
-(warm); `ratio` is ask's total over the cold bare call. A warm-up question (not reported) loads the
-models first; each question is then asked once, as a user would (asking the same question again reuses
-llama.cpp's cached prompt, which a user does not get).
+(warm); `ratio` is ask's total over the cold bare call. As `mmrag serve` does at start, `Library.warm`
+loads the generator and reads the shared prompt prefixes (answer and table prompts; `--no-warm` leaves
+this out, as a one-off `mmrag ask` has it), then a warm-up question (not reported) loads the encoders;
+each question is then asked once, as a user would (asking the same question again reuses llama.cpp's
+cached prompt, which a user does not get).
 """
 from __future__ import annotations
 
@@ -51,13 +53,17 @@ class PromptRecorder:
 def bare_call(gen: Any, prompt: Any, max_tokens: int, cold: bool) -> float:
     """Seconds for the same prompt sent straight to the loaded model (prompt cache cleared when `cold`)."""
     llama = getattr(gen, "_llama", None)
+    cache = getattr(llama, "cache", None)
     if cold and llama is not None:
         llama.reset()
-        if getattr(llama, "cache", None) is not None:
-            llama.set_cache(None)
-    t0 = time.perf_counter()
-    gen.complete(prompt, max_tokens=max_tokens)
-    return time.perf_counter() - t0
+        llama.set_cache(None)
+    try:
+        t0 = time.perf_counter()
+        gen.complete(prompt, max_tokens=max_tokens)
+        return time.perf_counter() - t0
+    finally:
+        if cold and llama is not None:
+            llama.set_cache(cache)  # the prefix cache is back for the questions that follow
 
 
 WHOLE = {"focus_chars": 0, "min_score_ratio": 0.0}  # --whole-evidence: every hit, whole (the earlier default)
@@ -86,19 +92,21 @@ def build_library(path: Path) -> None:
         lib.ingest([ROOT / "samples" / "corpus"], progress=False)
 
 
-def run(library: Path, generator: str | None, options: dict) -> dict[str, Any]:
+def run(library: Path, generator: str | None, options: dict, warm: bool = True) -> dict[str, Any]:
     from mmrag import Library
     from mmrag.generate import create_generator
     gen = create_generator(generator)
     rec = PromptRecorder(gen)
     rows = []
     with Library(library) as lib:
+        warmed = lib.warm(gen) if warm else {}
         lib.ask(WARM_UP, generator=gen, **options)
         for kind, q in QUESTIONS:
             rows.append(row := one(lib, gen, rec, kind, q, options))
             print(json.dumps(row), file=sys.stderr, flush=True)
     totals = [r["total_s"] for r in rows if r["kind"] != "table"]
     return {"model": gen.name, "threads": getattr(gen, "n_threads", None), "rows": rows,
+            "warm_s": {k: round(v, 2) for k, v in warmed.items()},
             "p50_total_s_non_table": round(statistics.median(totals), 2),
             "load_avg_1m": round(os.getloadavg()[0], 2)}
 
@@ -106,7 +114,8 @@ def run(library: Path, generator: str | None, options: dict) -> dict[str, Any]:
 def show(result: dict[str, Any]) -> None:
     cols = ["kind", "retrieve_s", "table_qa_s", "pack_s", "first_token_s", "generate_s", "total_s",
             "prompt_tokens", "bare_cold_s", "bare_warm_s", "ratio"]
-    print(f"model {result['model']}, threads {result['threads']}, load {result['load_avg_1m']}")
+    print(f"model {result['model']}, threads {result['threads']}, load {result['load_avg_1m']}, "
+          f"warm-up {result['warm_s'] or 'none'}")
     print("| " + " | ".join(cols) + " | answer |")
     print("|" + "---|" * (len(cols) + 1))
     for r in result["rows"]:
@@ -119,6 +128,7 @@ def main() -> None:
     ap.add_argument("--generator", default=None, help="generator name (default: what a user gets, 'auto')")
     ap.add_argument("--library", default=None, help="an existing library of samples/corpus")
     ap.add_argument("--whole-evidence", action="store_true", help="baseline: every hit given whole to the model")
+    ap.add_argument("--no-warm", action="store_true", help="baseline: no Library.warm before the questions")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -126,7 +136,7 @@ def main() -> None:
         library = Path(args.library) if args.library else Path(tmp) / "lib"
         if not args.library:
             build_library(library)
-        result = run(library, args.generator, WHOLE if args.whole_evidence else {})
+        result = run(library, args.generator, WHOLE if args.whole_evidence else {}, warm=not args.no_warm)
     print(json.dumps(result) if args.json else "", end="\n" if args.json else "")
     if not args.json:
         show(result)

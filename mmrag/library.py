@@ -24,6 +24,7 @@ from . import video as _video  # noqa: F401
 from .answer import ask as _ask
 from .answer import ask_stream as _ask_stream
 from .answer.ask import AskOptions
+from .answer.warm import warm as _warm
 from .core import Collection, LibraryConfig, SpaceConfig, Store
 from .core.collection import Vectors
 from .errors import LibraryBusyError
@@ -135,6 +136,11 @@ class Library:
     def ask_stream(self, question: str, options: AskOptions | None = None, **overrides: Any) -> Iterator[AnswerEvent]:
         """`ask`, as events (evidence, tokens, the final answer); see `mmrag.answer.ask_stream`."""
         return _ask_stream(self.core, question, options, **overrides)
+
+    def warm(self, generator: "str | Any | None" = None, table_llm: "str | Any | None" = None) -> dict[str, float]:
+        """Load `generator` (default "auto") and read the prompt prefixes every answer shares, so the first
+        question (and the first table question) is as fast as later ones; see `mmrag.answer.warm`."""
+        return _warm(self.core, generator, table_llm)
 
     def moments(self, video: str, query: str, k: int = 5, *, image: "Image.Image | None" = None,
                 **options: Any) -> list[Moment]:

@@ -16,8 +16,8 @@ from typing import Iterator, Sequence
 
 from PIL import Image, ImageOps
 
-from mmrag import (Answer, AnswerEvent, BadQueryError, Evidence, Hit, IngestReport, Library, LibraryBusyError, Moment,
-                   RecordKind, RWLock, supported_extensions)
+from mmrag import (Answer, AnswerEvent, BadQueryError, Evidence, Hit, IngestReport, Library, LibraryBusyError,
+                   MmragError, Moment, RecordKind, RWLock, supported_extensions)
 
 from . import paths
 from .publish import Publisher
@@ -91,12 +91,17 @@ class LibraryService:
             threading.Thread(target=self.warm_up, name="mmrag-warm-up", daemon=True).start()
 
     def warm_up(self) -> None:
-        """Load the encoders whose weights are present, so the first question does not wait for them."""
+        """Load the encoders whose weights are present, then the generator with its shared prompt prefixes
+        read (`Library.warm`), so the first question does not wait for them."""
         spaces = self.lib.status()["spaces"]
         with self.lock.write():
             for name, st in spaces.items():
                 if st.get("available"):
                     self.lib.available(name)
+        try:  # no library lock: the model has its own, and a question asked meanwhile waits for it
+            self.lib.warm(self.settings.generator, self.settings.table_llm)
+        except MmragError as exc:
+            log.warning("could not warm the generator: %s", exc)
 
     def close(self) -> None:
         with self.lock.write():

@@ -23,7 +23,7 @@ from .focus import FOCUS_CHARS, focus_blocks
 from .generation import build_prompt, finish, render_blocks, stream_reply
 from .multistep import gather
 from .prompts import answer_messages
-from .tableqa import table_evidence
+from .tableqa import table_evidence, without_table
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -120,6 +120,8 @@ def collect(lib: Collection, st: State, o: Options) -> None:
         if "table_qa_s" in info:
             st.timings["table_qa_s"] = info.pop("table_qa_s")
         st.meta.update(info)
+    if table_ev is not None:
+        shown = without_table(shown, table_ev.locator["table"])
     st.evidence = number_evidence(shown, start=2 if table_ev else 1)
     if table_ev is not None:
         table_ev.n = 1

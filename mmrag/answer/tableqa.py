@@ -46,6 +46,13 @@ def table_question(hits: Sequence[Hit], top: int = TOP_HITS) -> list[str]:
     return list(dict.fromkeys(t for h in hits if (t := _table_id(h))))[:MAX_TABLES]
 
 
+def without_table(hits: Sequence[Hit], table_id: str) -> list[Hit]:
+    """`hits` less the records of `table_id` (its rows, column values, summary): once a query over that table
+    has answered, its result and cited rows stand for the table, and the raw rows would only lengthen the
+    prompt (by about 700 tokens on the demo's table) and draw citations away from the query's evidence."""
+    return [h for h in hits if _table_id(h) != table_id]
+
+
 def cited_rows(db: Any, table_id: str, sql: str | None, answer: Sequence[str]) -> list[int]:
     """0-based rows of `table_id` the answer came from: the rows the query selected, else rows holding it."""
     m = _SIMPLE.match(sql or "")

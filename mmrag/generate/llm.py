@@ -56,7 +56,7 @@ def _load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
     with _LOCK:
         if key not in _CACHE:
             try:
-                from llama_cpp import Llama
+                Llama = _llama_class()
             except ImportError as exc:
                 raise DependencyMissingError("the LLM runtime (llama-cpp-python) is missing: pip install 'mmrag[llm]'"
                                              ' (it compiles: CMAKE_ARGS="-DGGML_NATIVE=OFF" for a portable build)') from exc
@@ -68,6 +68,43 @@ def _load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
             log.info("loaded %s (n_ctx=%d, %d threads) in %.1f s", path.name, n_ctx, n_threads,
                      time.perf_counter() - t0)
         return _CACHE[key]
+
+
+def _llama_class() -> type:
+    """`llama_cpp.Llama` whose saved states hold one row of logits, not the whole buffer.
+
+    Llama.save_state copies the logits of every prompt token in its buffer (up to n_batch x vocabulary:
+    311 MB for Qwen2.5) and load_state writes them all back: 0.05-0.8 s on each call with the prefix cache
+    on. Only the last row is ever read (sampling happens in llama.cpp's sampler; logits processors read
+    `_scores[-1]`), so only it is kept."""
+    import ctypes
+
+    import llama_cpp
+    from llama_cpp import Llama
+    from llama_cpp.llama import LlamaState
+
+    class _Llama(Llama):  # type: ignore[misc]
+        def save_state(self) -> Any:
+            size = int(llama_cpp.llama_state_get_size(self._ctx.ctx))
+            buf = (ctypes.c_uint8 * size)()
+            n = int(llama_cpp.llama_state_get_data(self._ctx.ctx, buf, size))
+            if n > size:
+                raise RuntimeError("Failed to copy llama state data")
+            last = self.scores[max(min(self.n_tokens, len(self.scores)) - 1, 0):][:1].copy()
+            return LlamaState(scores=last, input_ids=self.input_ids.copy(), n_tokens=self.n_tokens,
+                              llama_state=ctypes.string_at(buf, n), llama_state_size=n, seed=self._seed)
+
+        def load_state(self, state: Any) -> None:
+            self.scores[max(min(state.n_tokens, len(self.scores)) - 1, 0)] = state.scores[-1]
+            self.input_ids = state.input_ids.copy()
+            self.n_tokens = state.n_tokens
+            self._requires_eval = True
+            self._seed = state.seed
+            data = (ctypes.c_uint8 * state.llama_state_size).from_buffer_copy(state.llama_state)
+            if llama_cpp.llama_state_set_data(self._ctx.ctx, data, state.llama_state_size) != state.llama_state_size:
+                raise RuntimeError("Failed to set llama state data")
+
+    return _Llama
 
 
 def _set_prefix_cache(llama: Any) -> None:

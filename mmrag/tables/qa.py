@@ -112,12 +112,18 @@ def pick_table(question: str, db: TableDB, tables: Sequence[str]) -> str:
     return max(tables, key=score)
 
 
-def messages(view: TableView, question: str, system: str = SYSTEM,
-             few_shot: Sequence[tuple[str, str]] = FEW_SHOT, rows: int = 0, hints: bool = True) -> list[Message]:
-    """System prompt, few-shot turns, then the table (schema, first `rows` rows, matches) and the question."""
+def sql_prefix_messages(system: str = SYSTEM, few_shot: Sequence[tuple[str, str]] = FEW_SHOT) -> list[Message]:
+    """The part every SQL prompt shares: system, few-shot turns, and the start of the table's turn."""
     msgs: list[Message] = [{"role": "system", "content": system}]
     for user, sql in few_shot:
         msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": sql}]
+    return msgs + [{"role": "user", "content": "Columns of t"}]  # how `schema_text` starts
+
+
+def messages(view: TableView, question: str, system: str = SYSTEM,
+             few_shot: Sequence[tuple[str, str]] = FEW_SHOT, rows: int = 0, hints: bool = True) -> list[Message]:
+    """System prompt, few-shot turns, then the table (schema, first `rows` rows, matches) and the question."""
+    msgs = sql_prefix_messages(system, few_shot)[:-1]
     extra = "".join("\n" + h for h in question_hints(question)) if hints else ""
     schema = view.schema_text(question, rows=rows, totals=hints)
     msgs.append({"role": "user", "content": f"{schema}\nQuestion: {question}{extra}"})

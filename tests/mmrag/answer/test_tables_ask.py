@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmrag.answer.tableqa import cited_rows, table_question
+from mmrag.answer.tableqa import cited_rows, table_question, without_table
 from mmrag.records import Evidence, Hit, Record
 
 
@@ -18,6 +18,12 @@ def test_table_question_rule():
     assert table_question([_hit("text", 0.5), _hit("text", 0.4), _hit("table", 0.1, "t_a")]) == []
     assert table_question([_hit("table", 0.5)]) == []  # a table record without a stored table (e.g. TAT-QA rows)
     assert table_question([]) == []
+
+
+def test_without_table_leaves_out_only_that_tables_records():
+    hits = [_hit("table", 0.5, "t_a"), _hit("text", 0.4), _hit("table", 0.3, "t_b"), _hit("table", 0.2, "t_a")]
+    kept = without_table(hits, "t_a")
+    assert [h.record.locator.get("table") for h in kept] == [None, "t_b"]
 
 
 def test_cited_rows_from_the_query_and_from_values(tmp_path):
@@ -55,7 +61,9 @@ def test_table_question_is_answered_by_sql(minilm_docs_library, llm):
     assert first.locator["table"].startswith("t_") and first.locator["rows"] == [3]  # Norway is row 4 (0-based 3)
     assert [[str(v) for v in r] for r in first.rows] == [["5"]] and first.hit.record.meta["answer"] == "5"
     assert "5" in answer.text and answer.citations
-    assert all(e.modality == "table" for e in answer.citations)  # the query result or the table's own rows
+    assert all(e.modality == "table" for e in answer.citations)
+    # the query result stands for its table: the table's own records are not given again
+    assert [e.n for e in answer.evidence if e.locator.get("table") == first.locator["table"]] == [1]
     d = answer.to_dict()
     assert {"n", "id", "modality", "source", "locator", "sql", "columns", "rows"} <= d["citations"][0].keys() \
         or d["citations"][0]["locator"].get("table") == first.locator["table"]
