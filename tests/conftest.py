@@ -12,6 +12,13 @@ EVALPACK = ROOT.parent / "shared" / "evalpack"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _llm_states(tmp_path_factory):
+    """Saved prompt-prefix states (`mmrag.generate.prefix_states`) go to a folder of this test run, not the
+    user's cache, so every run starts without them."""
+    os.environ["MMRAG_LLM_STATES"] = str(tmp_path_factory.mktemp("llm-states"))
+
+
 @pytest.fixture(scope="session")
 def minilm():
     """The real all-MiniLM-L6-v2 encoder, shared by every test that needs it."""

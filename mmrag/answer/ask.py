@@ -24,6 +24,7 @@ from .generation import build_prompt, finish, render_blocks, stream_reply
 from .multistep import gather
 from .prompts import answer_messages
 from .tableqa import table_evidence, without_table
+from .warm import prime_answer
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -146,6 +147,7 @@ def respond(lib: Collection, st: State, o: Options) -> Iterator[AnswerEvent]:
         q += f"\n(The question comes with an image; its text reads: {words})"
     prompt = None
     if gen.kind != "extractive":
+        prime_answer(gen, o.example)
         make = lambda b, note: answer_messages(q, b, note, notes=st.notes, example=o.example,  # noqa: E731
                                                question_image=vision)
         prompt = build_prompt(gen, blocks, make, o.max_tokens, [o.image] if vision else [])

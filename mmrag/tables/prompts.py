@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import re
+from typing import Sequence
+
+from ..generate.llm import Message
 
 SYSTEM = (
     "You write one DuckDB SQL query that answers a question about a table. The table is named t; "
@@ -82,3 +85,11 @@ HINTS: list[tuple[str, str]] = [
 def question_hints(question: str) -> list[str]:
     """The hints whose pattern matches the question."""
     return [text for pattern, text in HINTS if re.search(pattern, question, re.I)]
+
+
+def sql_prefix_messages(system: str = SYSTEM, few_shot: Sequence[tuple[str, str]] = FEW_SHOT) -> list[Message]:
+    """The part every SQL prompt shares: system, few-shot turns, and the start of the table's turn."""
+    msgs: list[Message] = [{"role": "system", "content": system}]
+    for user, sql in few_shot:
+        msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": sql}]
+    return msgs + [{"role": "user", "content": "Columns of t"}]  # how `schema_text` starts

@@ -21,10 +21,11 @@ from typing import Any, Sequence
 
 from ..errors import BadQueryError, SQLError
 from ..generate.llm import LLM, Message
+from ..generate.prefix_states import prime
 from ..kinds import TableQAMethod
 from .context import TableView, words
 from .db import TableDB
-from .prompts import FEW_SHOT, READ_SYSTEM, SYSTEM, question_hints
+from .prompts import FEW_SHOT, READ_SYSTEM, SYSTEM, question_hints, sql_prefix_messages
 from .repair import EMPTY, complaint, drop_mentioned, grouped_sql, repairs
 from .sql import QueryResult
 
@@ -110,14 +111,6 @@ def pick_table(question: str, db: TableDB, tables: Sequence[str]) -> str:
         text = " ".join(c.original for c in view.info.columns) + " " + " ".join(v for _, v in view.matching_cells(question))
         return len(q & set(words(text)))
     return max(tables, key=score)
-
-
-def sql_prefix_messages(system: str = SYSTEM, few_shot: Sequence[tuple[str, str]] = FEW_SHOT) -> list[Message]:
-    """The part every SQL prompt shares: system, few-shot turns, and the start of the table's turn."""
-    msgs: list[Message] = [{"role": "system", "content": system}]
-    for user, sql in few_shot:
-        msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": sql}]
-    return msgs + [{"role": "user", "content": "Columns of t"}]  # how `schema_text` starts
 
 
 def messages(view: TableView, question: str, system: str = SYSTEM,
@@ -290,6 +283,7 @@ def answer_table_question(question: str, tables: Sequence[str], llm: LLM, db: Ta
     view = TableView.load(db, tid)
     ans = TableAnswer(answer=[], table_id=tid)
     msgs = messages(view, question, rows=prompt_rows, hints=hints)
+    prime(llm, sql_prefix_messages())  # the worked examples' state, from RAM or disk when read before
     sql_loop(llm, db, view, question, ans, max_attempts, max_tokens, msgs=list(msgs), check=check_answers)
     ans.first_answer = list(ans.answer)
     if candidates > 1:

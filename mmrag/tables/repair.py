@@ -20,6 +20,12 @@ _NUMBER_Q = re.compile(r"^\s*(how (many|much|long|old|tall|far|big|high)|what (i
 _NAME_Q = re.compile(r"^\s*who\b", re.I)
 _NUMERIC = re.compile(r"^[-+−–$€£]?\s?\d")
 _TEXT_CMP = re.compile(r"(\"[^\"]+\")\s*(<=|>=|<|>)\s*('(?:[^']|'')*')")
+# "which/who/what ... the most/highest/first ...": one answer is asked for (a plural noun before the
+# superlative, "which countries had the most", or "and"/"or" between two asks, allows several)
+_ONE_Q = re.compile(r"^\s*(which|who|what)\b(?:(?!\b(?:and|or|all|[a-z]+ies|[a-z]{3,}[^s\W]s)\b)[^?])*?\b(most|least|fewest|"
+                    r"highest|lowest|largest|smallest|greatest|biggest|longest|shortest|best|worst|first|last|top)\b",
+                    re.I)
+SINGLE_CHECK = True  # send back a list answer to a one-answer superlative question (see `complaint`)
 EMPTY = ("The query returned no rows. Check the exact values and column names shown above. "
          "Reply with the corrected SQL only.")
 
@@ -111,6 +117,11 @@ def complaint(question: str, values: list[str], sql: str = "") -> tuple[str, str
     if _NAME_Q.search(question) and all(_NUMERIC.match(v) for v in values):
         return "type", (f"The question asks who, but the query returned the number {values[0][:20]!r}. "
                         "Reply with a corrected SQL query that returns the name.")
+    if SINGLE_CHECK and len(values) > 1 and _ONE_Q.search(question):
+        return "many", (f"The question asks for one answer, but the query returned {len(values)} values "
+                        f"({', '.join(v[:30] for v in values[:3])}, ...). Return only the one that answers it: "
+                        "ORDER BY the value asked about (or COUNT(*) per group) and LIMIT 1. "
+                        "Reply with the corrected SQL only.")
     return None
 
 

@@ -21,7 +21,7 @@ def test_the_table_prefix_is_read_only_when_the_library_holds_tables(docs_librar
 def test_the_first_table_question_restores_the_warmed_prefix(minilm_docs_library, llm, monkeypatch):
     """After `warm`, and an unrelated prompt in between, the SQL prompt of a table question starts from the
     cached state of the worked examples instead of reading them again."""
-    from mmrag.tables.qa import sql_prefix_messages
+    from mmrag.tables.prompts import sql_prefix_messages
     cache = llm._llama.cache
     llm._llama.reset()
     cache.cache_state.clear()

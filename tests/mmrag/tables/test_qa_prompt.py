@@ -98,6 +98,12 @@ def test_samples_answer_when_the_greedy_query_fails(db):
     ("what year did he join?", ["2004"], None),
     ("who scored the most?", ["TOTALS"], "total"),
     ("which line holds the total?", ["Total"], None),
+    ("which country had the most riders in the top 10?", ["Kazakhstan", "France", "Italy"], "many"),
+    ("which country had the most riders in the top 10?", ["Italy"], None),
+    ("which countries had the most riders?", ["Italy", "Spain"], None),  # a plural asks for several
+    ("which players scored the most goals and assists?", ["Ryan Hall", "Joe Grant"], None),
+    ("who was the last driver to finish?", ["Ada", "Bo"], "many"),
+    ("who finished after ada?", ["Bo", "Cy"], None),  # no superlative: a list may be right
 ])
 def test_results_of_the_wrong_kind_are_sent_back(question, values, kind):
     from mmrag.tables.repair import complaint
