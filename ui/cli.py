@@ -39,7 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings(library=library, generator=args.generator, k=args.k, concurrency=args.concurrency,
                         folder_roots=[Path(p).resolve() for p in (args.folder_root or [])],
                         max_upload_mb=args.max_upload_mb, allowed_hosts=list(args.allowed_host or []),
-                        mcp=args.mcp, table_llm=args.table_llm)
+                        mcp=args.mcp, table_llm=args.table_llm, warm_up=not args.no_warm_up)
     server = launch(settings, host=args.host, port=args.port, auth=auth, insecure=args.insecure)
     login = f" (sign in as {auth[0]})" if auth else ""
     if args.json:
@@ -75,4 +75,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="also serve the tools search, ask, moments, table_query, status over MCP at /gradio_api/mcp/")
     s.add_argument("--table-llm", default=None, metavar="NAME",
                    help="the LLM that writes SQL for table_query (default: --generator if an LLM, else the installed one)")
+    s.add_argument("--no-warm-up", action="store_true",
+                   help="do not load the encoders, the model and its prompt states at start (the first question waits)")
     s.set_defaults(handler=cmd_serve)

@@ -43,7 +43,7 @@ class Settings:
     folder_roots: list[Path] = field(default_factory=list)  # server folders the app may ingest (none: off)
     max_upload_mb: float = 100.0
     concurrency: int = 4  # requests (ask, search) handled at once; more wait in Gradio's queue
-    warm_up: bool = True  # load the available encoders in the background at start
+    warm_up: bool = True  # load the encoders, the generator and its prompt states in the background at start
     allowed_hosts: list[str] = field(default_factory=list)  # Host/Origin names accepted beyond the bound host
     mcp: bool = False  # also serve the typed tools over MCP (/gradio_api/mcp/)
     table_llm: str | None = None  # the LLM that writes SQL for table queries (None: the generator, else installed)
