@@ -132,10 +132,14 @@ class Watcher:
         self.wait()
 
     def wait(self) -> None:
-        """Block until `stop` or Ctrl+C (then stop)."""
+        """Block until `stop` or Ctrl+C (then stop).
+
+        It sleeps and polls a flag: a KeyboardInterrupt raised inside `Event.wait` can land while that event's
+        lock is held, and the `stop` that follows then waits on that lock for ever (the likely cause of a
+        `mmrag watch` that did not exit on SIGINT within 60 s, once in a full test run)."""
         try:
-            while not self._stop.wait(0.5):
-                pass
+            while not self._stop.is_set():
+                time.sleep(0.2)
         except KeyboardInterrupt:
             pass
         finally:
