@@ -34,6 +34,8 @@ def _interrupt(signum: int, frame: object) -> None:
 @command
 def cmd_watch(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # stop between batches, as on Ctrl+C
+    # Ctrl+C stops it even when started with SIGINT ignored (a parent that ignored it, a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with Library(args.library) as lib:
         watcher = Watcher(lib, args.paths, debounce_s=args.debounce, poll=args.poll, poll_s=args.interval,
                           catch_up=not args.no_catch_up, on_batch=_printer(args.json)).start()

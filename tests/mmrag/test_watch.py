@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -126,6 +127,25 @@ def test_the_watch_command_keeps_a_library_current(folders):
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "1 ok" in out and "(file events)" in err, (out, err)
+
+
+def test_ctrl_c_stops_the_watch_command_even_when_its_parent_ignored_sigint(folders):
+    """A process started with SIGINT ignored (a background job, a parent that ignores it) inherits that;
+    `mmrag watch` still stops on Ctrl+C."""
+    docs, root = folders
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "mmrag", "watch", str(docs), "--library", str(root)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert wait_until(lambda: statuses(root).get("first.md") == "ok", timeout=120)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
 
 
 def test_polls_when_file_events_are_unavailable(folders, monkeypatch, caplog):
