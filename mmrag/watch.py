@@ -134,9 +134,8 @@ class Watcher:
     def wait(self) -> None:
         """Block until `stop` or Ctrl+C (then stop).
 
-        It sleeps and polls a flag: a KeyboardInterrupt raised inside `Event.wait` can land while that event's
-        lock is held, and the `stop` that follows then waits on that lock for ever (the likely cause of a
-        `mmrag watch` that did not exit on SIGINT within 60 s, once in a full test run)."""
+        It sleeps and polls a flag rather than waiting inside `Event.wait`, so a KeyboardInterrupt never lands
+        while that event's lock is held (the `stop` that follows would wait on it)."""
         try:
             while not self._stop.is_set():
                 time.sleep(0.2)
