@@ -161,6 +161,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         tuned = f", tuned version {sp['version']} of {max(sp['versions'])}" if max(sp["versions"]) > 1 else ""
         lines.append(f"space {n}: {sp['vectors']} vectors ({sp['encoder']}{tuned}, modalities {sp['modalities']}"
                      f"{pending}){state}")
+    lex = st["lexical"]
+    lines.append(f"lexical: tantivy, {lex['documents']} documents" if lex["backend"] == "tantivy"
+                 else f"lexical: SQLite FTS5 ({lex['reason']})")
     lines += [f"  {f['status']}: {f['path']}: {f['error']}" for f in st["failed"]]
     _emit(args, st, "\n".join(lines))
     return 0

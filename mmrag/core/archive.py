@@ -35,6 +35,7 @@ CHUNK = 1 << 20
 STORE = "store.sqlite"
 SKIPPED_NAMES = {".lock", "store.sqlite-wal", "store.sqlite-shm", "store.sqlite-journal"}
 SKIPPED_SUFFIXES = (".tmp", ".partial")
+SKIPPED_DIRS = {"lexical"}  # derived from the store: rebuilt when the imported library is first searched
 
 
 @dataclass
@@ -68,7 +69,8 @@ def _members(root: Path) -> Iterator[tuple[str, Path]]:
         if path.is_symlink() or not path.is_file() or rel == STORE:
             continue
         parts = path.relative_to(root).parts
-        if path.name in SKIPPED_NAMES or any(part.endswith(SKIPPED_SUFFIXES) for part in parts):
+        if (path.name in SKIPPED_NAMES or parts[0] in SKIPPED_DIRS
+                or any(part.endswith(SKIPPED_SUFFIXES) for part in parts)):
             continue
         yield rel, path
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from encoders import Encoder, ModelUnavailableError, create_encoder, l2_normalise
 from indexes import VectorIndex
+from indexes.lexical import LexicalIndex
 
 from ..errors import ConfigError, DiskFullError, LibraryBusyError, ModelMissingError, UnknownNameError, model_missing
 from ..kinds import SpaceInput
@@ -25,6 +26,7 @@ from ..records import Record
 from . import hooks, versions
 from .config import LibraryConfig, SpaceConfig, default_library
 from .indexing import Indexes, index_dir
+from .lexical_index import Lexical
 from .lock import write_lock
 from .recovery import RUNNING, recover, running  # noqa: F401 - RUNNING: the store key
 from .relocate import relocate
@@ -58,6 +60,7 @@ class Collection:
             self.config.save(cfg_path)
         self.store = Store(self.root / "store.sqlite")
         self._ix = Indexes(self.root, self.store, lambda s: self.space(s).index, self._space_dim)
+        self._lex = Lexical(self.root, self.store)
         self._writing = False
         self._last_flush = time.monotonic()
         self._unavailable: dict[str, str] = {}
@@ -77,6 +80,7 @@ class Collection:
 
     def close(self) -> None:
         self.flush()
+        self._lex.close()
         self.store.close()
 
     @contextmanager
@@ -94,6 +98,7 @@ class Collection:
                 try:
                     self.flush()
                 finally:
+                    self._lex.release()  # tantivy's writer lock, for the next writer process
                     self._writing = False
 
     # -- spaces ------------------------------------------------------------------------------
@@ -152,6 +157,8 @@ class Collection:
     def flush(self) -> None:
         """Save indexes changed since the last flush (atomic writes), under the writer lock: a writer holds
         it already; a reader saves only when no other process is writing (else it leaves the save to it)."""
+        if self._writing:
+            self._lex.sync_or_disable()
         if not self._ix.dirty:
             return
         try:
@@ -169,6 +176,11 @@ class Collection:
                                     " from the store when the library is next opened") from exc
             raise
         self._last_flush = time.monotonic()
+
+    def lexical_index(self) -> LexicalIndex | None:
+        """The tantivy BM25 index when it reflects the store (brought up to date here when no other process
+        is writing); None when search must use FTS5 (`mmrag.core.lexical_index`)."""
+        return self._lex.for_search(self._writing)
 
     def flush_if_due(self, every_s: float = 30.0) -> None:
         """Flush when the last one is older than `every_s` (bounds recovery work after a crash)."""
@@ -268,7 +280,7 @@ class Collection:
     def status(self) -> dict:
         """Counts per modality and source status; per space its encoder, vectors, pending records and
         availability; the files that failed."""
-        return collection_status(self, self._unavailable)
+        return {**collection_status(self, self._unavailable), "lexical": self._lex.status()}
 
 
 class HasCollection(Protocol):

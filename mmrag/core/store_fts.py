@@ -4,6 +4,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Iterator, Sequence
 
+import numpy as np
+
 
 def where_clause(modality: Sequence[str] | None, source_glob: str | None) -> tuple[str, list]:
     """SQL conditions on records `r`; "video" also selects the transcript lines of videos (text records)."""
@@ -52,6 +54,24 @@ class FtsMixin:
             marks = ",".join("?" * len(chunk))
             sql = f"SELECT rowid, -bm25(fts) FROM fts WHERE fts MATCH ? AND +rowid IN ({marks})"
             out.update({int(i): float(x) for i, x in self.db.execute(sql, [query, *chunk])})
+        return out
+
+    def text_ids(self) -> np.ndarray:
+        """Ids of the records that have text (the FTS rows), int64, sorted."""
+        rows = self.db.execute("SELECT id FROM records WHERE text <> '' ORDER BY id").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def lexical_rows(self, ids: Sequence[int]) -> tuple[list[int], list[str], list[list[str]]]:
+        """(ids, texts, tags) of text records for a lexical index; tags: the modality, and "video" for a
+        video's transcript lines (as `where_clause` selects them)."""
+        out: tuple[list[int], list[str], list[list[str]]] = ([], [], [])
+        for chunk in _chunks([int(i) for i in ids], 500):
+            sql = (f"SELECT id, text, modality, json_extract(meta, '$.view_of') FROM records WHERE text <> ''"
+                   f" AND id IN ({','.join('?' * len(chunk))}) ORDER BY id")
+            for i, text, mod, view in self.db.execute(sql, chunk):
+                out[0].append(int(i))
+                out[1].append(text)
+                out[2].append([mod, "video"] if view == "video" and mod != "video" else [mod])
         return out
 
     def fts_count(self) -> int:

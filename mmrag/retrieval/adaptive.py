@@ -80,7 +80,8 @@ def fuse_adaptive(lib: Collection, lists: Mapping[str, Scored], qvecs: Mapping[s
     lex = np.zeros(len(ids))
     w_lex = weights.lexical
     if lexq is not None and lexq.idf:
-        bm = lib.store.bm25_of(lexq.fts(), ids)
+        bm = dict(lists.get("bm25", []))  # BM25's own list carries its scores; score the others
+        bm.update(lexq.scores_of(lib, [i for i in ids if i not in bm]))
         share = normalised(bm, lexq)
         lex = np.array([share.get(i, 0.0) for i in ids])
         w_lex += weights.rare_boost * _rare_share(lexq, weights.rare_df)

@@ -1,6 +1,7 @@
-"""BM25 over FTS5, with scores a fusion can compare across queries.
+"""BM25 with scores a fusion can compare across queries: tantivy when its index is current, else FTS5.
 
-FTS5 ranks with BM25 (k1 = 1.2, b = 0.75): sum over matched terms of idf(t) x a tf/length factor, where
+The library's tantivy index (`mmrag.core.lexical_index`) serves when it reflects the store and no source
+glob is given (its filters are modalities); SQLite FTS5 otherwise. Both rank with BM25 (k1 = 1.2, b = 0.75): sum over matched terms of idf(t) x a tf/length factor, where
 idf(t) = log((N - n_t + 0.5) / (n_t + 0.5)) and the factor is 1 for a term found once in a document of
 average length. Dividing a document's score by the query's **idf mass** (the sum of idf over its terms,
 including those no document holds) gives the share of the query's lexical evidence the document matches: about 1 when it holds every term,
@@ -15,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from typing import Sequence
+
+from indexes.lexical import LexicalIndex
 
 from ..core import Collection
 from ..core.text import STOPWORDS, tokens
@@ -35,14 +38,31 @@ class LexicalQuery:
     df: dict[str, int] = field(default_factory=dict)  # documents holding each term
     n: int = 0  # documents in the index
     dropped: list[str] = field(default_factory=list)  # too common to be worth scanning for
+    index: LexicalIndex | None = None  # tantivy (terms are its tokens), or None: FTS5
 
     @property
     def mass(self) -> float:
         return sum(self.idf.values()) or 1.0
 
+    @property
+    def kept(self) -> list[str]:
+        return [t for t in self.terms if t not in self.dropped]
+
     def fts(self) -> str:
-        kept = [t for t in self.terms if t not in self.dropped]
-        return " OR ".join(f'"{t}"' for t in kept)
+        return " OR ".join(f'"{t}"' for t in self.kept)
+
+    def top(self, lib: Collection, k: int, modality: Sequence[str] | None = None,
+            source: str | None = None) -> list[tuple[int, float]]:
+        """Top-k (id, BM25) of the library's records."""
+        if self.index is not None and source is None:
+            return self.index.search(self.kept, k, modality)
+        return lib.store.bm25(self.fts(), k, modality, source)
+
+    def scores_of(self, lib: Collection, ids: Sequence[int]) -> dict[int, float]:
+        """BM25 of the given records (as `top` scores them); unmatched ids are left out."""
+        if self.index is not None:
+            return self.index.scores_of(self.kept, ids)
+        return lib.store.bm25_of(self.fts(), ids)
 
 
 class DocFreqs:
@@ -66,19 +86,27 @@ class DocFreqs:
 _FREQS: dict[str, DocFreqs] = {}
 
 
-def lexical_query(lib: Collection, text: str, extra_terms: Sequence[str] = ()) -> LexicalQuery:
-    """The query's FTS5 terms (stopwords out, unless nothing else is left) with their idf."""
+def lexical_query(lib: Collection, text: str, extra_terms: Sequence[str] = (), source: str | None = None,
+                  index: bool = True) -> LexicalQuery:
+    """The query's terms (stopwords out, unless nothing else is left) with their idf: tantivy's tokens when
+    its index is current (and no `source` glob is asked for, which only FTS5 filters), else FTS5's words."""
     words = tokens(text)
     terms = [t for t in dict.fromkeys(words) if t not in STOPWORDS] or list(dict.fromkeys(words))
     terms += [t for t in extra_terms if t not in terms]
-    q = LexicalQuery(terms)
+    ix = lib.lexical_index() if index and source is None and terms else None
+    if ix is not None:
+        terms = list(dict.fromkeys(tok for t in terms for tok in ix.analyze(t)))
+    q = LexicalQuery(terms, index=ix)
     if not terms:
         return q
-    freqs = _FREQS.setdefault(str(lib.root), DocFreqs())
-    n, df = freqs.stats(lib, terms)
-    q.df = df
-    q.n = n
-    q.idf = {t: max(math.log((n - df[t] + 0.5) / (df[t] + 0.5)), 1e-6) for t in terms}  # unmatched terms too
+    if ix is not None:
+        q.n, q.df = ix.ntotal, ix.doc_freqs(terms)
+        q.idf = {t: math.log(1 + (q.n - d + 0.5) / (d + 0.5)) for t, d in q.df.items()}  # tantivy's idf
+    else:
+        freqs = _FREQS.setdefault(str(lib.root), DocFreqs())
+        q.n, q.df = freqs.stats(lib, terms)
+        q.idf = {t: max(math.log((q.n - d + 0.5) / (d + 0.5)), 1e-6) for t, d in q.df.items()}  # unmatched too
+    df, n = q.df, q.n
     common = [t for t in terms if df[t] > COMMON_SHARE * n]
     if len(common) < len([t for t in terms if df[t]]):
         q.dropped = common

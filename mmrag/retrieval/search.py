@@ -101,10 +101,10 @@ def search(lib: Collection | HasCollection, query: str = "", k: int = 10, modali
     if image is not None and not query and not lib.image_spaces():
         query = _ocr_query(image)  # no pixel space available: fall back to the words in the image
     qvecs = lib.query_vectors(query, image, image_weight) if "dense" in retrievers else {}
-    lexq = lexical_query(lib, query) if "bm25" in retrievers and query.strip() else None
+    lexq = lexical_query(lib, query, source=source) if "bm25" in retrievers and query.strip() else None
     scored = {f"dense:{s}": _dense(lib, s, q, n, allowed) for s, q in qvecs.items()}
     if lexq is not None:
-        scored["bm25"] = lib.store.bm25(lexq.fts(), n, mods, source)
+        scored["bm25"] = lexq.top(lib, n, mods, source)
     fused = _fused(lib, scored, qvecs, lexq, fusion, weights, rrf_k)
     if expand and fused:
         scored.update(_feedback(lib, query, [d for d, _, _ in fused[:PRF_DOCS]], qvecs, n, mods, source,

@@ -32,6 +32,7 @@ def test_cli_ingest_search_status_remove(tmp_path):
     st = json.loads(run("status", "--json", lib=lib).stdout)
     assert st["records"] == {"text": 1} and st["spaces"]["text"]["vectors"] == 1
     assert st["failed"][0]["path"].endswith("empty.txt")
+    assert st["lexical"] == {"backend": "tantivy", "documents": 1}  # the ingest left it current
 
     r = run("remove", str(doc), "--json", lib=lib)
     assert json.loads(r.stdout)["removed"] == {str(doc.resolve()): 1}

@@ -63,6 +63,7 @@ def random_cross_encoder(tmp_path_factory, minilm):
     """A BERT cross-encoder of the real architecture with random weights and MiniLM's tokenizer."""
     transformers = pytest.importorskip("transformers")
     folder = tmp_path_factory.mktemp("ce")
+    pytest.importorskip("torch").manual_seed(0)  # random weights, but the same ones every run
     cfg = transformers.BertConfig(vocab_size=minilm.tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2,
                                   num_attention_heads=2, intermediate_size=128, num_labels=1)
     transformers.BertForSequenceClassification(cfg).save_pretrained(folder)
