@@ -110,13 +110,18 @@ class LexicalIndex:
         """BM25 of the given documents (the same scores `search` gives them); unmatched ids are left out."""
         if not tokens or not len(ids):
             return {}
-        tv = self._tv
-        idq = tv.Query.boost_query(tv.Query.term_set_query(self._schema, "id", [int(i) for i in ids]), 0.0)
-        query = tv.Query.boolean_query([(tv.Occur.Must, idq), (tv.Occur.Must, self._text_query(tokens))])
-        s = self._index.searcher()
-        hits = s.search(query, len(ids), count=False).hits
-        got = s.fast_field_values("id", [a for _, a in hits])
-        return {int(i): float(x) for i, (x, _) in zip(got, hits)}
+        tv, out = self._tv, {}
+        s, text = self._index.searcher(), self._text_query(tokens)
+        for start in range(0, len(ids), 1024):  # one term lookup per id (a term set scans the id column)
+            chunk = [int(i) for i in ids[start:start + 1024]]
+            idq = tv.Query.boolean_query([(tv.Occur.Should, tv.Query.term_query(self._schema, "id", i))
+                                          for i in chunk])
+            query = tv.Query.boolean_query([(tv.Occur.Must, tv.Query.boost_query(idq, 0.0)),
+                                            (tv.Occur.Must, text)])
+            hits = s.search(query, len(chunk), count=False).hits
+            got = s.fast_field_values("id", [a for _, a in hits])
+            out.update({int(i): float(x) for i, (x, _) in zip(got, hits)})
+        return out
 
     def ids(self) -> np.ndarray:
         """Every indexed id, int64, sorted."""

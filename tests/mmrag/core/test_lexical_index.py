@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -10,6 +13,7 @@ from mmrag.core.lexical_index import lexical_dir
 from mmrag.core.lock import write_lock
 from mmrag.records import Record
 from mmrag.retrieval.lexical import lexical_query
+from tests.conftest import ROOT
 
 pytest.importorskip("tantivy")
 
@@ -82,3 +86,15 @@ def test_without_tantivy_search_uses_fts5(tmp_path, monkeypatch):
             lib.core.add_records(_recs("e", 5))
         assert lib.core.lexical_index() is None and not lexical_dir(lib.root).exists()
         assert lib.search("ex0001", k=1)[0].record.source == "e1.txt"
+
+
+def test_a_reader_sees_what_a_writer_process_committed(lib, tmp_path):
+    assert lib.search("zq7781", k=1, retrievers=["bm25"]) == []
+    doc = tmp_path / "new.txt"
+    doc.write_text("The harbour code zq7781 opens the north gate.")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "mmrag", "ingest", str(doc), "--library", str(lib.root)], env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert lib.status()["lexical"]["backend"] == "tantivy", "the writer left it current: no rebuild here"
+    assert lib.search("zq7781", k=1, retrievers=["bm25"])[0].record.source == str(doc.resolve())

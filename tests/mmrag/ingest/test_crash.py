@@ -71,5 +71,7 @@ def test_kill_9_during_ingest_then_resume(tmp_path, minilm):
         assert len(uids) == len(set(uids))
         assert set(lib.index("text").ids().tolist()) == ids
         assert lib.store.fts_count() == len(ids)
+        lexical = lib.core.lexical_index()  # the tantivy index the killed run left is brought up to date
+        assert lexical is not None and set(lexical.ids().tolist()) == ids
         hit = lib.search("uniqueterm0123", k=1)[0]
         assert hit.record.source.endswith("doc0123.txt")
