@@ -20,10 +20,10 @@ from ..retrieval import SearchOptions, search, search_options
 from .citations import CitationFilter
 from .evidence import dedupe_hits, number_evidence, relevant_hits
 from .focus import FOCUS_CHARS, focus_blocks
-from .generation import build_prompt, finish, render_blocks, stream_reply
+from .generation import Finished, build_prompt, finish, render_blocks, stream_reply
 from .multistep import gather
 from .prompts import answer_messages
-from .tableqa import table_evidence, without_table
+from .tableqa import query_result, query_result_note, table_evidence, without_table
 from .warm import prime_answer
 
 if TYPE_CHECKING:
@@ -168,6 +168,9 @@ def respond(lib: Collection, st: State, o: Options) -> Iterator[AnswerEvent]:
     st.timings["generate_s"] = time.perf_counter() - t1
     done = finish("".join(raw), st.evidence, blocks, enforce=o.enforce_citations, strict=o.strict, encode=encode,
                   question=st.question)
+    if note := query_result_note(done.text, st.evidence, done.meta.get("refused", False)):
+        yield AnswerEvent(EventKind.TOKEN, text=" " + note)
+        done = _with_query_result(done, note, st.evidence)
     st.timings["total_s"] = time.perf_counter() - st.t0
     yield AnswerEvent(EventKind.ANSWER, answer=Answer(done.text, citations=done.citations, hits=st.hits, model=gen.name,
                                               timings=st.timings, evidence=list(st.evidence),
@@ -175,6 +178,15 @@ def respond(lib: Collection, st: State, o: Options) -> Iterator[AnswerEvent]:
 
 
 Options = AskOptions  # the earlier name
+
+
+def _with_query_result(done: Finished, note: str, evidence: list[Evidence]) -> Finished:
+    """`done` with the query's answer stated and cited (after the text, or instead of a refusal)."""
+    table_ev = query_result(evidence)
+    refused = done.meta.get("refused", False)
+    cites = [table_ev] + [e for e in done.citations if e is not table_ev and not refused]
+    return Finished(note if refused else f"{done.text} {note}", cites,
+                    {**done.meta, "query_result_added": True, "refused": False, "unsupported": False})
 
 
 def _without_image(options: "SearchOptions | Mapping[str, Any]") -> dict[str, Any]:

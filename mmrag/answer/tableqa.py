@@ -53,6 +53,33 @@ def without_table(hits: Sequence[Hit], table_id: str) -> list[Hit]:
     return [h for h in hits if _table_id(h) != table_id]
 
 
+def _words(text: str) -> str:
+    """Lower-case words with thousands separators and ".0" dropped, space-delimited, for containment tests."""
+    text = re.sub(r"(?<=\d),(?=\d{3})", "", text.lower())
+    text = re.sub(r"(?<=\d)\.0+\b", "", text)
+    return " " + " ".join(re.findall(r"\w+(?:\.\d+)?", text)) + " "
+
+
+def query_result(evidence: Sequence[Evidence]) -> Evidence | None:
+    """The executed query's evidence among `evidence`, if any."""
+    return next((e for e in evidence if e.hit.record.meta.get("kind") == RecordKind.TABLE_RESULT), None)
+
+
+def query_result_note(text: str, evidence: Sequence[Evidence], refused: bool = False) -> str:
+    """A sentence giving an executed query's answer, cited, when the generated `text` names none of its values
+    (a small model may write "The country had the most riders [2]" and leave the query's "Italy" out); "" when
+    the text names one, or no query answered."""
+    ev = query_result(evidence)
+    values = [v for v in (ev.hit.record.meta.get("values") or []) if v.strip()] if ev else []
+    if not values:
+        return ""
+    said = _words(text)
+    if not refused and any(_words(v) in said for v in values if _words(v).strip()):
+        return ""
+    shown = ", ".join(values[:10]) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
+    return f"The query over the table returned {shown} [{ev.n}]."
+
+
 def cited_rows(db: Any, table_id: str, sql: str | None, answer: Sequence[str]) -> list[int]:
     """0-based rows of `table_id` the answer came from: the rows the query selected, else rows holding it."""
     m = _SIMPLE.match(sql or "")
@@ -124,5 +151,6 @@ def table_evidence(lib: Collection, question: str, hits: Sequence[Hit], llm: Any
     answer = ", ".join(ta.answer)
     rec = Record(Modality.TABLE, base.record.source, {"table": ta.table_id, "rows": cited},
                  f"Question: {question}\nSQL: {ta.sql or '(read directly)'}\nAnswer: {answer}",
-                 meta={"kind": RecordKind.TABLE_RESULT, "answer": answer, "method": ta.method}, id=base.record.id)
+                 meta={"kind": RecordKind.TABLE_RESULT, "answer": answer, "values": [str(v) for v in ta.answer],
+                       "method": ta.method}, id=base.record.id)
     return Evidence(0, Hit(rec, base.score, {"table-qa": 1}), sql=ta.sql, columns=columns, rows=rows), info

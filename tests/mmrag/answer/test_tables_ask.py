@@ -67,3 +67,42 @@ def test_table_question_is_answered_by_sql(minilm_docs_library, llm):
     d = answer.to_dict()
     assert {"n", "id", "modality", "source", "locator", "sql", "columns", "rows"} <= d["citations"][0].keys() \
         or d["citations"][0]["locator"].get("table") == first.locator["table"]
+
+
+def _result(values: list[str]) -> list[Evidence]:
+    rec = Record("table", "/data/tour.csv", {"table": "t_1", "rows": [0]}, "q",
+                 meta={"kind": "table_result", "answer": ", ".join(values), "values": values})
+    return [Evidence(1, Hit(rec, 1.0), sql="SELECT 1"), Evidence(2, Hit(Record("text", "/r.md", {}, "report"), 0.5))]
+
+
+def test_an_answer_that_leaves_out_the_query_result_gets_it_stated():
+    from mmrag.answer.tableqa import query_result_note
+    ev = _result(["Italy"])
+    assert query_result_note("The country had the most riders in the top 10 [2].", ev) == \
+        "The query over the table returned Italy [1]."
+    assert query_result_note("Italy had the most riders [2].", ev) == ""
+    assert query_result_note("It has 1,234 riders [1].", _result(["1234.0"])) == ""
+    assert query_result_note("It has 12 riders [1].", _result(["1234"])) != ""
+    assert query_result_note("I could not find that.", ev, refused=True).endswith("Italy [1].")
+    assert query_result_note("Anything.", ev[1:]) == ""  # no query answered: nothing to add
+
+
+@pytest.mark.slow
+def test_the_demo_table_question_names_the_query_result(tmp_path, minilm, llm):
+    """The demo's question with the 0.5B `make demo` installs: whatever sentence the model writes, the answer
+    names the country the executed query returned, cited to the query."""
+    import shutil
+
+    from mmrag import Library
+    from tests.conftest import ROOT
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("stage14-top10.csv", "tour-results.md", "lighthouse.txt"):
+        shutil.copy(ROOT / "samples" / "corpus" / name, docs / name)
+    with Library(tmp_path / "lib", text_encoder="minilm") as lib:
+        lib.ingest([docs])
+        answer = lib.ask("Which country had the most riders in the top 10 of stage 14?", generator=llm,
+                         max_tokens=64)
+    first = answer.evidence[0]
+    assert first.sql and first.hit.record.meta["values"] == ["Italy"], answer.meta
+    assert "Italy" in answer.text and first in answer.citations, answer.text
