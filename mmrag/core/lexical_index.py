@@ -97,6 +97,10 @@ class Lexical:
                     self.release()
         except LibraryBusyError:
             return None
+        except OSError as exc:  # the lock cannot be taken (a read-only library folder): FTS5 serves
+            log.warning("cannot update the lexical index of %s (%s); BM25 uses SQLite FTS5", self.root, exc)
+            self.disable()
+            return None
         return self.current()
 
     def sync_or_disable(self) -> None:

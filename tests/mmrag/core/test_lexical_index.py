@@ -98,3 +98,14 @@ def test_a_reader_sees_what_a_writer_process_committed(lib, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert lib.status()["lexical"]["backend"] == "tantivy", "the writer left it current: no rebuild here"
     assert lib.search("zq7781", k=1, retrievers=["bm25"])[0].record.source == str(doc.resolve())
+
+
+def test_a_lock_that_cannot_be_taken_leaves_search_on_fts5(lib, monkeypatch, caplog):
+    """A read-only library folder (simulated: tests run as root, where permissions do not bind)."""
+    def refuse(root):
+        raise PermissionError(13, "Read-only file system", str(root / ".lock"))
+    lib.store.add_records(_recs("f", 2), {})  # the index lags: a search would try to update it
+    monkeypatch.setattr("mmrag.core.lexical_index.write_lock", refuse)
+    with caplog.at_level(logging.WARNING):
+        assert lib.search("fx0001", k=1, retrievers=["bm25"])[0].record.source == "f1.txt"
+    assert "BM25 uses SQLite FTS5" in caplog.text and lib.status()["lexical"]["backend"] == "fts5"
