@@ -1,14 +1,17 @@
 """BM25 with scores a fusion can compare across queries: tantivy when its index is current, else FTS5.
 
 The library's tantivy index (`mmrag.core.lexical_index`) serves when it reflects the store and no source
-glob is given (its filters are modalities); SQLite FTS5 otherwise. Both rank with BM25 (k1 = 1.2, b = 0.75): sum over matched terms of idf(t) x a tf/length factor, where
-idf(t) = log((N - n_t + 0.5) / (n_t + 0.5)) and the factor is 1 for a term found once in a document of
-average length. Dividing a document's score by the query's **idf mass** (the sum of idf over its terms,
-including those no document holds) gives the share of the query's lexical evidence the document matches: about 1 when it holds every term,
-small when it matches only a common word. Document frequencies are counted once per store generation.
+glob is given (its filters are modalities); SQLite FTS5 otherwise. Both rank with BM25 (k1 = 1.2,
+b = 0.75): the sum over matched terms of idf(t) x a tf/length factor, where idf(t) is
+log((N - n_t + 0.5) / (n_t + 0.5)) in FTS5 and ln(1 + (N - n_t + 0.5) / (n_t + 0.5)) in tantivy, and the
+factor is 1 for a term found once in a document of average length. Dividing a document's score by the
+query's **idf mass** (the sum of the backend's idf over the query's terms, including those no document
+holds) gives the share of the query's lexical evidence the document matches: about 1 when it holds every
+term, small when it matches only a common word. FTS5's document frequencies are counted once per store
+generation; tantivy keeps its own.
 
 Very common terms (in more than `COMMON_SHARE` of the rows, when the query has other terms) are left out
-of the FTS5 query: FTS5 scores every row that matches any term of an OR query, so one such term makes a
+of the query (either backend, so that both rank alike): FTS5 scores every row that matches any term of an OR query, so one such term makes a
 query scan most of the index, while its idf adds almost nothing to any ranking.
 """
 from __future__ import annotations
