@@ -44,7 +44,8 @@ def measure(lib, questions: list[tuple[str, str]], budget: int, backend: str) ->
         ranks.append(first_rank(unique_in_order([h.record.source for h in hits]), gold))
     m = ranking_metrics(ranks)
     return {"backend": backend, "budget": budget, "R@1": m["R@1"], "R@5": m["R@5"], "MRR": m["MRR"],
-            "p50_ms": round(1000 * float(np.median(times)), 2), "p95_ms": round(1000 * float(np.percentile(times, 95)), 2)}
+            "p50_ms": round(1000 * float(np.median(times)), 2),
+            "p95_ms": round(1000 * float(np.percentile(times, 95)), 2)}
 
 
 def main() -> None:

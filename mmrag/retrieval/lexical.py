@@ -11,8 +11,9 @@ term, small when it matches only a common word. FTS5's document frequencies are 
 generation; tantivy keeps its own.
 
 Very common terms (in more than `COMMON_SHARE` of the rows, when the query has other terms) are left out
-of the query (either backend, so that both rank alike): FTS5 scores every row that matches any term of an OR query, so one such term makes a
-query scan most of the index, while its idf adds almost nothing to any ranking.
+of the query, with either backend so that both rank alike: FTS5 scores every row that matches any term of
+an OR query, so one such term makes a query scan most of the index, while its idf adds almost nothing to
+any ranking.
 """
 from __future__ import annotations
 
