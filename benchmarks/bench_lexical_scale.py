@@ -72,10 +72,12 @@ def main() -> None:
         del os.environ["MMRAG_LEXICAL"]
         assert lib.core.lexical_index() is not None and libs["fts5"].core.lexical_index() is None
         for q, _ in questions[:5]:
-            [x.search(q, retrievers=["bm25"]) for x in libs.values()]
+            for x in libs.values():
+                x.search(q, retrievers=["bm25"])
         rows = [measure(libs[be], questions, int(b), be) for be in args.backends.split(",")
                 for b in args.budgets.split(",")]
-        [x.close() for x in libs.values()]
+        for x in libs.values():
+            x.close()
     print(json.dumps({"split": args.split, "questions": len(questions), "records": n, "rows": rows}, indent=1))
 
 

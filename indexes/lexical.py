@@ -11,7 +11,7 @@ record's modality) are kept as they are, for filters. Never imports mmrag.
 from __future__ import annotations
 
 import json
-import os
+import shutil
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -181,8 +181,5 @@ class LexicalIndex:
 
 def remove_index(directory: Path) -> None:
     """Delete an index folder (a damaged one, before a rebuild)."""
-    directory = Path(directory)
-    if directory.exists():
-        for p in sorted(directory.rglob("*"), reverse=True):
-            p.unlink() if p.is_file() or p.is_symlink() else p.rmdir()
-        os.rmdir(directory)
+    if Path(directory).exists():
+        shutil.rmtree(directory)

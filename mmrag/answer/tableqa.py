@@ -20,6 +20,8 @@ from ..records import Evidence, Hit, Record
 from ..tables import TABLES_FILE, TableDB, answer_table_question
 from ..tables.qa import wrap_sql
 from ..tables.repair import AGGREGATE
+from .attribution import numbers
+from .citations import _MARK
 
 log = logging.getLogger(__name__)
 TOP_HITS = 5
@@ -54,10 +56,15 @@ def without_table(hits: Sequence[Hit], table_id: str) -> list[Hit]:
 
 
 def _words(text: str) -> str:
-    """Lower-case words with thousands separators and ".0" dropped, space-delimited, for containment tests."""
-    text = re.sub(r"(?<=\d),(?=\d{3})", "", text.lower())
-    text = re.sub(r"(?<=\d)\.0+\b", "", text)
-    return " " + " ".join(re.findall(r"\w+(?:\.\d+)?", text)) + " "
+    """Lower-case words, space-delimited, for containment tests."""
+    return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
+
+
+def _names(text: str, value: str) -> bool:
+    """`text` names `value`: the same number (`attribution.numbers`: "1,234" is 1234.0), else the same words."""
+    if re.fullmatch(r"\s*[-−]?[\d,]*\.?\d+\s*", value):
+        return bool(numbers(value) & numbers(text))
+    return bool(_words(value).strip()) and _words(value) in _words(text)
 
 
 def query_result(evidence: Sequence[Evidence]) -> Evidence | None:
@@ -73,8 +80,8 @@ def query_result_note(text: str, evidence: Sequence[Evidence], refused: bool = F
     values = [v for v in (ev.hit.record.meta.get("values") or []) if v.strip()] if ev else []
     if not values:
         return ""
-    said = _words(text)
-    if not refused and any(_words(v) in said for v in values if _words(v).strip()):
+    said = _MARK.sub("", text)  # "[1]" names no value
+    if not refused and any(_names(said, v) for v in values):
         return ""
     shown = ", ".join(values[:10]) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
     return f"The query over the table returned {shown} [{ev.n}]."

@@ -13,8 +13,6 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 
 from indexes.lexical import LexicalIndex, remove_index, tantivy_available
@@ -45,11 +43,6 @@ class Lexical:
             self._disabled = True
         elif self._disabled:
             log.info("tantivy is not installed; BM25 uses SQLite FTS5 (pip install tantivy)")
-
-    @property
-    def usable(self) -> bool:
-        """False when tantivy is missing or failed in this process (search uses FTS5)."""
-        return not self._disabled
 
     def disable(self) -> None:
         """Stop using it in this process (after an error writing the index)."""
@@ -111,7 +104,7 @@ class Lexical:
             log.warning("lexical index of %s not updated (%s); BM25 uses SQLite FTS5", self.root, exc)
             self.disable()
 
-    def sync(self, progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+    def sync(self) -> tuple[int, int]:
         """Make the index hold exactly the store's text records (the caller holds the writer lock);
         returns (added, removed). A damaged folder is deleted and rebuilt."""
         if self._disabled:
@@ -133,8 +126,6 @@ class Lexical:
             for start in range(0, len(missing), _ADD_BATCH):
                 ids, texts, tags = self.store.lexical_rows(missing[start:start + _ADD_BATCH].tolist())
                 ix.add(ids, texts, tags)
-                if progress:
-                    progress(min(start + _ADD_BATCH, len(missing)), len(missing))
             ix.commit({"generation": gen, "format": FORMAT})
         except BaseException:
             ix.rollback()

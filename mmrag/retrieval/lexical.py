@@ -57,8 +57,8 @@ class LexicalQuery:
 
     def top(self, lib: Collection, k: int, modality: Sequence[str] | None = None,
             source: str | None = None) -> list[tuple[int, float]]:
-        """Top-k (id, BM25) of the library's records."""
-        if self.index is not None and source is None:
+        """Top-k (id, BM25) of the library's records (a query with a `source` glob has no tantivy index)."""
+        if self.index is not None:
             return self.index.search(self.kept, k, modality)
         return lib.store.bm25(self.fts(), k, modality, source)
 
@@ -90,14 +90,14 @@ class DocFreqs:
 _FREQS: dict[str, DocFreqs] = {}
 
 
-def lexical_query(lib: Collection, text: str, extra_terms: Sequence[str] = (), source: str | None = None,
-                  index: bool = True) -> LexicalQuery:
+def lexical_query(lib: Collection, text: str, extra_terms: Sequence[str] = (), source: str | None = None
+                  ) -> LexicalQuery:
     """The query's terms (stopwords out, unless nothing else is left) with their idf: tantivy's tokens when
     its index is current (and no `source` glob is asked for, which only FTS5 filters), else FTS5's words."""
     words = tokens(text)
     terms = [t for t in dict.fromkeys(words) if t not in STOPWORDS] or list(dict.fromkeys(words))
     terms += [t for t in extra_terms if t not in terms]
-    ix = lib.lexical_index() if index and source is None and terms else None
+    ix = lib.lexical_index() if source is None and terms else None
     if ix is not None:
         terms = list(dict.fromkeys(tok for t in terms for tok in ix.analyze(t)))
     q = LexicalQuery(terms, index=ix)

@@ -106,3 +106,9 @@ def test_the_demo_table_question_names_the_query_result(tmp_path, minilm, llm):
     first = answer.evidence[0]
     assert first.sql and first.hit.record.meta["values"] == ["Italy"], answer.meta
     assert "Italy" in answer.text and first in answer.citations, answer.text
+
+
+def test_a_citation_marker_does_not_count_as_naming_a_number():
+    from mmrag.answer.tableqa import query_result_note
+    assert query_result_note("Several riders came from there [1].", _result(["1"])).endswith("returned 1 [1].")
+    assert query_result_note("It was 1 rider [1].", _result(["1"])) == ""
