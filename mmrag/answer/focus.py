@@ -4,11 +4,13 @@ A retrieved chunk holds up to ~1,000 characters, and the answer usually sits in 
 sentences; prompt reading is most of an answer's time on a CPU. For each text block (passages and OCR
 text) longer than `chars`, sentences are scored by the question's content words they hold (suffixes
 stripped as the extractive backend does), each word weighted by how rare it is among the blocks
-(log(1 + blocks / blocks holding it)). The best sentence is kept with the sentence after it (answers
-often run on), then the next best while they fit in `chars`; kept sentences stay in reading order and
+(log(1 + blocks / blocks holding it)). The best sentence is kept (and any that score as high), then the
+sentence after it (answers often run on), then the next best while they fit in `chars`; kept sentences stay in reading order and
 an elision reads "…". A block no question word reaches keeps its opening sentences. Tables, query
-results and video transcripts are left whole. Citations are checked against the focused text, which is
-what the model read.
+results and video transcripts are left whole. A weaker hit gets a share of `chars` in proportion to its
+score against the best hit's (at least `MIN_CHARS`): a block scoring a quarter of the best is read as its
+one best sentence, since it is there for context, not for the answer. Citations are checked against the
+focused text, which is what the model read.
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from ..generate.extractive import content_words
 from ..kinds import Modality
 from .evidence import Block
 
-FOCUS_CHARS = 420
+FOCUS_CHARS = 300
+MIN_CHARS = 100  # the least a weak hit's budget falls to: about one sentence
 ELISION = "…"
 _SPLIT = re.compile(r"(?<=[.!?])(?<!\b\d\.)(?<!\b\d\d\.)\s+(?=\S)|\n\s*\n")  # "3. Luca" is a list item, not an end
 
@@ -44,15 +47,17 @@ def _weights(question: str, blocks: Sequence[Block]) -> dict[str, float]:
 
 
 def _chosen(scores: list[float], lengths: list[int], chars: int) -> list[int]:
-    """Indices of the sentences to keep: the best, the one after it, then the others that hold a question
-    word, best first, while they fit; with no question word anywhere, the opening sentences."""
+    """Indices of the sentences to keep: the best (all that tie with it), the one after the first best, then
+    the others that hold a question word, best first, while they fit; with no question word anywhere, the
+    opening sentences."""
     best = max(range(len(scores)), key=lambda i: (scores[i], -i))
     opening = scores[best] <= 0
     if opening:
         candidates = list(range(len(scores)))
     else:
         rest = sorted((i for i, x in enumerate(scores) if x > 0 and i != best), key=lambda i: (-scores[i], i))
-        candidates = [best, *([best + 1] if best + 1 < len(scores) else []), *rest]
+        ties = [i for i in rest if scores[i] >= scores[best]]
+        candidates = [best, *ties, *([best + 1] if best + 1 < len(scores) else []), *rest]
     keep: list[int] = []
     used = 0
     for i in candidates:
@@ -82,12 +87,20 @@ def focus_text(text: str, weights: dict[str, float], chars: int = FOCUS_CHARS) -
     return " ".join(out + ([ELISION] if keep[-1] < len(sents) - 1 else []))
 
 
+def budget(score: float, best: float, chars: int) -> int:
+    """A block's characters: `chars` for the best hit, its score's share of it for weaker ones."""
+    if best <= 0 or score >= best:
+        return chars
+    return max(min(MIN_CHARS, chars), round(chars * max(score, 0.0) / best))
+
+
 def focus_blocks(blocks: Sequence[Block], question: str, chars: int = FOCUS_CHARS) -> list[Block]:
     """The blocks with each long text body focused on `question` (chars <= 0: unchanged)."""
     if chars <= 0:
         return list(blocks)
     weights = _weights(question, blocks)
+    best = max((b.ev.hit.score for b in blocks), default=0.0)
     for b in blocks:
         if b.ev.hit.record.modality == Modality.TEXT and not b.images and b.ev.sql is None:
-            b.body = focus_text(b.body, weights, chars)
+            b.body = focus_text(b.body, weights, budget(b.ev.hit.score, best, chars))
     return list(blocks)
