@@ -164,6 +164,14 @@ def _keyframes(meta: dict[str, Any]) -> list[tuple[float | None, str]]:
     return frames or ([(None, meta["thumbnail"])] if meta.get("thumbnail") else [])
 
 
+def _said_when(loc: dict[str, Any]) -> str:
+    """The time of a transcript beside its words: small models answer "when" from the body, not the header."""
+    if "t_start" not in loc:
+        return "Transcript: "
+    t0 = float(loc["t_start"])
+    return f"From {t0:.1f} to {float(loc.get('t_end', t0)):.1f} s of the video: "
+
+
 def _video_block(ev: Evidence, lib: "Collection | None", vision: bool, max_frames: int = 2) -> Block:
     """A moment (or segment, or keyframe): time span, transcript, keyframes (pixels for a VLM)."""
     r = ev.hit.record
@@ -173,11 +181,12 @@ def _video_block(ev: Evidence, lib: "Collection | None", vision: bool, max_frame
         for _, rel in frames:
             if (img := load_pixels(None, str(Path(lib.root) / rel), {})) is not None:
                 images.append(img)
-    body = [("Transcript: " + r.text) if r.text else "(no speech in this part)"]
+    body = [(_said_when(r.locator) + r.text) if r.text else "(no speech in this part)"]
     times = [f"{t:.1f} s" for t, _ in frames if t is not None]
-    if times:
-        body.append("Keyframes at " + ", ".join(times) + ("" if images else " (not shown to a text model)"))
-    return Block(ev, f"[{ev.n}] video {_name(r.source)} ({_span(r.locator)})", "\n".join(body), images)
+    if times and images:  # a text model reads nothing from frame times it cannot see: tokens saved
+        body.append("Keyframes at " + ", ".join(times))
+    span = "" if r.text and "t_start" in r.locator else f" ({_span(r.locator)})"  # else the body says when
+    return Block(ev, f"[{ev.n}] video {_name(r.source)}{span}", "\n".join(body), images)
 
 
 def _table_block(ev: Evidence) -> Block:

@@ -32,11 +32,15 @@ def test_video_moment_block_gives_keyframes_as_pixels_to_a_vlm(tmp_path):
     rec = Record("video", "/v/3MSZA.mp4", {"t_start": 24.3, "t_end": 30.4}, "person turns a light on", meta=meta)
     lib = SimpleNamespace(root=tmp_path, store=None)
     vlm_block = render_block(Evidence(3, Hit(rec, 1.0)), lib, vision=True)
-    assert vlm_block.header == "[3] video 3MSZA.mp4 (24.3-30.4 s)"
+    assert vlm_block.header == "[3] video 3MSZA.mp4"  # the body says when
     assert len(vlm_block.images) == 1 and vlm_block.images[0].getpixel((5, 5))[0] > 150
     text_block = render_block(Evidence(3, Hit(rec, 1.0)), lib, vision=False)
-    assert text_block.images == [] and text_block.body == \
-        "Transcript: person turns a light on\nKeyframes at 25.0 s (not shown to a text model)"
+    said = "From 24.3 to 30.4 s of the video: person turns a light on"
+    assert text_block.images == [] and text_block.body == said  # frame times a text model cannot see are left out
+    assert vlm_block.body == said + "\nKeyframes at 25.0 s"
+    silent = Record("video", "/v/3MSZA.mp4", {"t_start": 24.3, "t_end": 30.4}, "", meta=meta)
+    block = render_block(Evidence(4, Hit(silent, 1.0)), lib, vision=False)
+    assert block.header == "[4] video 3MSZA.mp4 (24.3-30.4 s)" and block.body == "(no speech in this part)"
 
 
 def test_image_block_for_text_models_has_metadata(tmp_path):
