@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import tempfile
 import time
 from importlib import resources
@@ -77,6 +78,8 @@ def run_citations(limit: int | None = None, model: str | None = None, prediction
                 ans = lib.ask(item["q"], **({"generator": model} if model else {}))
                 times.append(time.perf_counter() - t0)
                 rows.append({"q": item["q"], "text": ans.text, "model": ans.model,
+                             "first_token_s": ans.timings.get("first_token_s"),
+                             "prompt_tokens": ans.meta.get("prompt_tokens"),
                              **score_answer(ans, item["gold"], item["answer"])})
     if predictions:
         Path(predictions).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
@@ -91,4 +94,10 @@ def summarise(rows: list[dict[str, Any]], times: list[float]) -> dict[str, Any]:
             "citation_recall": ratio(total["supported"], total["sentences"]),
             "answer_accuracy": ratio(sum(r["correct"] for r in rows), len(rows)),
             "refused": sum(r["refused"] for r in rows), **total,
-            "s_per_question_median": round(sorted(times)[len(times) // 2], 2) if times else None}
+            "s_per_question_median": _median(times), "first_token_s_median": _median(
+                [r["first_token_s"] for r in rows if r.get("first_token_s") is not None]),
+            "prompt_tokens_median": _median([r["prompt_tokens"] for r in rows if r.get("prompt_tokens")])}
+
+
+def _median(xs: list[float]) -> float | None:
+    return round(statistics.median(xs), 2) if xs else None
