@@ -6,11 +6,11 @@ text) longer than `chars`, sentences are scored by the question's content words 
 stripped as the extractive backend does), each word weighted by how rare it is among the blocks
 (log(1 + blocks / blocks holding it)). The best sentence is kept (and any that score as high), then the
 sentence after it (answers often run on), then the next best while they fit in `chars`; kept sentences
-stay in reading order and an elision reads "…". A block no question word reaches keeps its opening sentences. Tables, query
-results and video transcripts are left whole. A weaker hit gets a share of `chars` in proportion to its
-score against the best hit's (at least `MIN_CHARS`): a block scoring a quarter of the best is read as its
-one best sentence, since it is there for context, not for the answer. Citations are checked against the
-focused text, which is what the model read.
+stay in reading order and an elision reads "…". A block no question word reaches keeps its opening
+sentences. Tables, query results and video transcripts are left whole. A weaker hit gets a share of
+`chars` in proportion to its score against the best hit's (at least `MIN_CHARS`): a block scoring a
+quarter of the best is read as its one best sentence, since it is there for context, not for the answer.
+Citations are checked against the focused text, which is what the model read.
 """
 from __future__ import annotations
 
