@@ -35,8 +35,9 @@ def _question(gen: Any, text: str) -> str:
 
 
 def candidates(c: Collection, modalities: list[str], n: int, seed: int = 0) -> list[int]:
-    """Up to `n` record ids of text long enough to ask about, sampled evenly over the library."""
-    ids = c.store.filter_ids(["text"] if "text" in modalities else modalities).tolist()
+    """Up to `n` record ids long enough to ask about, sampled evenly over the library's records of the space's
+    modalities: passages and table row groups alike, since users ask about both."""
+    ids = c.store.filter_ids(modalities).tolist()
     random.Random(seed).shuffle(ids)
     out: list[int] = []
     for start in range(0, len(ids), 256):
