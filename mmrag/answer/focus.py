@@ -23,7 +23,7 @@ from ..generate.extractive import content_words
 from ..kinds import Modality
 from .evidence import Block
 
-FOCUS_CHARS = 300
+FOCUS_CHARS = 420
 MIN_CHARS = 100  # the least a weak hit's budget falls to: about one sentence
 ELISION = "…"
 _SPLIT = re.compile(r"(?<=[.!?])(?<!\b\d\.)(?<!\b\d\d\.)\s+(?=\S)|\n\s*\n")  # "3. Luca" is a list item, not an end
