@@ -29,7 +29,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from ..generate.extractive import content_words
-from .citations import _MARK, is_refusal, parse_citations, split_sentences
+from .citations import is_refusal, parse_citations, split_sentences, strip_citations
 
 THRESHOLD = 0.5
 _NUMBER = re.compile(r"(?<![\w.])[-−]?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|per cent|thousand|million|billion|"
@@ -181,7 +181,7 @@ def _needed(cited: list[int], by_n: dict[int, Unit], sent: str, qvec: np.ndarray
 
 def _place(sentence: str, ns: Sequence[int]) -> str:
     """`sentence` with its markers replaced by `ns`, before its final punctuation."""
-    bare = _MARK.sub("", sentence).rstrip()
+    bare = strip_citations(sentence).rstrip()
     m = re.search(r"[.!?:;]*$", bare)
     cut = m.start() if m else len(bare)
     marks = " " + "".join(f"[{n}]" for n in ns) if ns else ""
@@ -199,7 +199,7 @@ def check_citations(text: str, blocks: Mapping[int, str], encode: Encode | None 
     units = prepare(blocks, encode)
     by_n = {u.n: u for u in units}
     parts = split_sentences(text)
-    plain = [_MARK.sub("", parts[i]).strip() for i in range(0, len(parts), 2)]
+    plain = [strip_citations(parts[i]).strip() for i in range(0, len(parts), 2)]
     vecs = list(encode(plain)) if encode is not None and plain else [None] * len(plain)
     for j, i in enumerate(range(0, len(parts), 2)):
         sent, cited = parts[i], parse_citations(parts[i])

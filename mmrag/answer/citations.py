@@ -34,6 +34,11 @@ def _numbers(group: str) -> list[int]:
     return out
 
 
+def strip_citations(text: str) -> str:
+    """`text` without its citation markers ("[1]", "[2, 3]", "[evidence 4]")."""
+    return _MARK.sub("", text)
+
+
 def parse_citations(text: str) -> list[int]:
     """Every cited number, in order of first appearance."""
     return list(dict.fromkeys(n for m in _MARK.finditer(text) for n in _numbers(m.group(1))))

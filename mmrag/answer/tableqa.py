@@ -21,7 +21,7 @@ from ..tables import TABLES_FILE, TableDB, answer_table_question
 from ..tables.qa import wrap_sql
 from ..tables.repair import AGGREGATE
 from .attribution import numbers
-from .citations import _MARK
+from .citations import strip_citations
 
 log = logging.getLogger(__name__)
 TOP_HITS = 5
@@ -80,7 +80,7 @@ def query_result_note(text: str, evidence: Sequence[Evidence], refused: bool = F
     values = [v for v in (ev.hit.record.meta.get("values") or []) if v.strip()] if ev else []
     if not values:
         return ""
-    said = _MARK.sub("", text)  # "[1]" names no value
+    said = strip_citations(text)  # "[1]" names no value
     if not refused and any(_names(said, v) for v in values):
         return ""
     shown = ", ".join(values[:10]) + (f" and {len(values) - 10} more" if len(values) > 10 else "")

@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from pathlib import Path
+
 import numpy as np
 
 from indexes.lexical import LexicalIndex, remove_index, tantivy_available
